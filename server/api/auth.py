@@ -1,0 +1,314 @@
+"""Authentication & Authorization (seed): login with event context, tokens, profile."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from server.auth import tokens
+from server.auth.permissions import (
+    Identity,
+    authenticate,
+    current_identity,
+    require_auth,
+)
+from server.badges import ensure_profile
+from server.errors import APIError, validation_error
+from server.extensions import db
+from server.models import Event, RevokedToken, User, UserEventAssignment
+from server.serializers import badge_dict, event_summary, user_dict
+from server.validation import get_email, get_str, get_uuid, json_body
+from shared.roles import Role
+
+bp = Blueprint("auth", __name__)
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
+
+#: What the client app may offer for each role (select-event's ``permissions``).
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.GESTIONNAIRE: ["manage_event", "manage_rooms", "manage_sessions", "verify_qr"],
+    Role.ORGANISATEUR: ["manage_event", "manage_rooms", "manage_sessions", "verify_qr"],
+    Role.CONTROLLEUR: ["verify_qr", "view_room_statistics"],
+    Role.PARTICIPANT: ["view_sessions", "access_rooms", "check_in"],
+    Role.EXPOSANT: ["view_sessions", "scan_visitors", "export_visits"],
+}
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _dummy_hash() -> str:
+    cached: str | None = current_app.extensions.get("badgegate_dummy_hash")
+    if cached is None:
+        cached = hash_password("not-a-password")
+        current_app.extensions["badgegate_dummy_hash"] = cached
+    return cached
+
+
+def _memberships(user_id: int) -> list[tuple[UserEventAssignment, Event]]:
+    stmt = (
+        select(UserEventAssignment, Event)
+        .join(Event, Event.id == UserEventAssignment.event_id)
+        .where(
+            UserEventAssignment.user_id == user_id,
+            UserEventAssignment.is_active.is_(True),
+            Event.is_active.is_(True),
+        )
+        .order_by(Event.start_date, Event.name)
+    )
+    return [(a, e) for a, e in db.session.execute(stmt).tuples()]
+
+
+def _session_answer(user: User, assignment: UserEventAssignment, event: Event) -> dict[str, Any]:
+    """Tokens for one event plus the seed's ``current_event`` block."""
+    profile = ensure_profile(user)
+    current = event_summary(event, assignment.role, profile)
+    if current["badge"] is not None:
+        current["badge"]["checked_in_at"] = None
+    current["permissions"] = ROLE_PERMISSIONS.get(assignment.role, [])
+    return {
+        **tokens.issue_pair(user.id, event.id, assignment.role),
+        "user": user_dict(user),
+        "current_event": current,
+        "requires_event_selection": False,
+    }
+
+
+def _pick(user: User, event_id: uuid.UUID) -> dict[str, Any]:
+    for assignment, event in _memberships(user.id):
+        if event.id == event_id:
+            answer = _session_answer(user, assignment, event)
+            db.session.commit()
+            return answer
+    raise APIError(
+        403, "You do not have an active role in this event", fields={"event_id": "not yours"}
+    )
+
+
+@bp.post("/api/auth/register/")
+def register() -> ResponseReturnValue:
+    data = json_body()
+    username = get_str(data, "username", max_len=150)
+    email = get_email(data)
+    password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
+    first_name = get_str(data, "first_name", required=False, max_len=150, default="")
+    last_name = get_str(data, "last_name", required=False, max_len=150, default="")
+    assert username is not None and email is not None and password is not None
+    if len(password) < MIN_PASSWORD:
+        raise validation_error("password", f"must be at least {MIN_PASSWORD} characters")
+    _check_unique(username.strip(), email, exclude_id=None)
+    user = User(
+        username=username.strip(),
+        email=email,
+        first_name=(first_name or "").strip(),
+        last_name=(last_name or "").strip(),
+        password_hash=hash_password(password),
+    )
+    db.session.add(user)
+    db.session.flush()
+    ensure_profile(user)
+    db.session.commit()
+    return jsonify(user_dict(user)), 201
+
+
+def _check_unique(username: str | None, email: str | None, exclude_id: int | None) -> None:
+    if username is not None:
+        stmt = select(User.id).where(func.lower(User.username) == username.lower())
+        if exclude_id is not None:
+            stmt = stmt.where(User.id != exclude_id)
+        if db.session.scalar(stmt) is not None:
+            raise validation_error("username", "A user with that username already exists.")
+    if email is not None:
+        stmt = select(User.id).where(User.email == email)
+        if exclude_id is not None:
+            stmt = stmt.where(User.id != exclude_id)
+        if db.session.scalar(stmt) is not None:
+            raise validation_error("email", "A user with that email already exists.")
+
+
+@bp.post("/api/auth/login/")
+def login() -> ResponseReturnValue:
+    data = json_body()
+    email = get_email(data)
+    password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
+    event_id = get_uuid(data, "event_id", required=False)
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")  # same time as a real check
+        raise APIError(401, "Invalid email or password", code="invalid_credentials")
+    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
+        raise APIError(401, "Invalid email or password", code="invalid_credentials")
+    if event_id is not None:
+        return jsonify(_pick(user, event_id))
+
+    memberships = _memberships(user.id)
+    if len(memberships) == 1:
+        answer = _session_answer(user, *memberships[0])
+    elif not memberships:
+        profile = ensure_profile(user)
+        answer = {
+            **tokens.issue_pair(user.id, None, None),
+            "user": user_dict(user),
+            "current_event": None,
+            "badge": badge_dict(profile),
+            "requires_event_selection": False,
+        }
+    else:
+        profile = ensure_profile(user)
+        answer = {
+            "user": user_dict(user),
+            "requires_event_selection": True,
+            "available_events": [event_summary(e, a.role, profile) for a, e in memberships],
+            "temp_token": tokens.issue("temp", user.id, None, None),
+        }
+    db.session.commit()
+    return jsonify(answer)
+
+
+@bp.post("/api/auth/select-event/")
+@require_auth(event=False, token_types=("temp", "access"))
+def select_event() -> ResponseReturnValue:
+    event_id = get_uuid(json_body(), "event_id")
+    assert event_id is not None
+    return jsonify(_pick(current_identity().user, event_id))
+
+
+@bp.post("/api/auth/switch-event/")
+@require_auth(event=False)
+def switch_event() -> ResponseReturnValue:
+    event_id = get_uuid(json_body(), "event_id")
+    assert event_id is not None
+    return jsonify(_pick(current_identity().user, event_id))
+
+
+@bp.get("/api/auth/my-events/")
+@require_auth(event=False)
+def my_events() -> ResponseReturnValue:
+    identity = current_identity()
+    profile = ensure_profile(identity.user)
+    results = [event_summary(e, a.role, profile) for a, e in _memberships(identity.user.id)]
+    db.session.commit()
+    return jsonify(
+        {
+            "count": len(results),
+            "next": None,
+            "previous": None,
+            "results": results,
+            "current_event_id": str(identity.event_id) if identity.event_id else None,
+        }
+    )
+
+
+def _profile_answer(identity: Identity) -> dict[str, Any]:
+    profile = ensure_profile(identity.user)
+    return {
+        **user_dict(identity.user),
+        "is_active": identity.user.is_active,
+        "date_joined": identity.user.date_joined.isoformat().replace("+00:00", "Z"),
+        "qr_code_data": profile.qr_code_data,
+        "badge": badge_dict(profile),
+        "current_event_id": str(identity.event_id) if identity.event_id else None,
+        "role": identity.role,
+    }
+
+
+@bp.get("/api/auth/profile/")
+@bp.get("/api/auth/me/")
+@require_auth(event=False)
+def get_profile() -> ResponseReturnValue:
+    answer = _profile_answer(current_identity())
+    db.session.commit()
+    return jsonify(answer)
+
+
+@bp.route("/api/auth/profile/", methods=["PUT", "PATCH"])
+@bp.route("/api/auth/me/", methods=["PUT", "PATCH"])
+@require_auth(event=False)
+def update_profile() -> ResponseReturnValue:
+    identity = current_identity()
+    user = identity.user
+    data = json_body()
+    partial = request.method == "PATCH"
+    allowed = {"username", "email", "first_name", "last_name"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise validation_error(unknown[0], "cannot be changed here")
+    username = get_str(data, "username", required=not partial, max_len=150)
+    email = get_email(data, required=not partial)
+    first_name = get_str(data, "first_name", required=False, max_len=150, allow_blank=True)
+    last_name = get_str(data, "last_name", required=False, max_len=150, allow_blank=True)
+    _check_unique(username.strip() if username else None, email, exclude_id=user.id)
+    if username is not None:
+        user.username = username.strip()
+    if email is not None:
+        user.email = email
+    if first_name is not None:
+        user.first_name = first_name.strip()
+    if last_name is not None:
+        user.last_name = last_name.strip()
+    answer = _profile_answer(identity)
+    db.session.commit()
+    return jsonify(answer)
+
+
+@bp.post("/api/auth/change-password/")
+@require_auth(event=False)
+def change_password() -> ResponseReturnValue:
+    user = current_identity().user
+    data = json_body()
+    old = get_str(data, "old_password", max_len=MAX_PASSWORD, allow_blank=True)
+    new = get_str(data, "new_password", max_len=MAX_PASSWORD, allow_blank=True)
+    assert old is not None and new is not None
+    if not check_password_hash(user.password_hash, old):
+        raise validation_error("old_password", "Old password is not correct.")
+    if len(new) < MIN_PASSWORD:
+        raise validation_error("new_password", f"must be at least {MIN_PASSWORD} characters")
+    if new == old:
+        raise validation_error("new_password", "must differ from the old password")
+    user.password_hash = hash_password(new)
+    db.session.commit()
+    return jsonify({"detail": "Password updated successfully"})
+
+
+def _revoke(claims: tokens.TokenClaims) -> None:
+    if db.session.get(RevokedToken, claims.jti) is None:
+        db.session.add(
+            RevokedToken(jti=claims.jti, user_id=claims.user_id, expires_at=claims.expires_at)
+        )
+
+
+@bp.post("/api/auth/logout/")
+@require_auth(event=False)
+def logout() -> ResponseReturnValue:
+    """Revoke the refresh token given in the body, and the access token used."""
+    identity = current_identity()
+    raw = get_str(json_body(), "refresh", max_len=4096)
+    assert raw is not None
+    try:
+        refresh = tokens.decode(raw, "refresh")
+    except tokens.TokenError as exc:
+        raise validation_error("refresh", str(exc)) from None
+    if refresh.user_id != identity.user.id:
+        raise validation_error("refresh", "This refresh token belongs to another user")
+    _revoke(refresh)
+    _revoke(identity.claims)
+    db.session.commit()
+    return jsonify({"detail": "Successfully logged out"})
+
+
+@bp.post("/api/token/refresh/")
+def refresh_token() -> ResponseReturnValue:
+    raw = get_str(json_body(), "refresh", max_len=4096)
+    assert raw is not None
+    identity = authenticate(raw, ("refresh",))
+    claims = identity.claims
+    return jsonify(
+        {"access": tokens.issue("access", claims.user_id, claims.event_id, identity.role)}
+    )

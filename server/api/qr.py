@@ -1,0 +1,120 @@
+"""QR codes (seed: QR Code Endpoints): verify a badge at a door, generate a badge."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import uuid
+from typing import Any
+
+import segno
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from server.api.rooms import room_in_event
+from server.auth.permissions import CAN_VERIFY, IS_GESTIONNAIRE, current_identity, require_auth
+from server.badges import ensure_profile, reissue_badge
+from server.errors import APIError, validation_error
+from server.extensions import db
+from server.models import User, UserEventAssignment
+from server.validation import REQUIRED, json_body, parse_uuid
+from server.verification import Outcome, verify_at_door
+from shared.badge import parse_badge
+from shared.decision import Reason
+from shared.timefmt import iso, utcnow
+
+bp = Blueprint("qr", __name__)
+
+
+def _verify_body(outcome: Outcome, room_name: str) -> dict[str, Any]:
+    """The seed's response shapes, plus the stable ``reason`` code."""
+    v = outcome.verdict
+    body: dict[str, Any] = {"status": v.status, "reason": v.reason.value, "message": v.message}
+    if v.detail:
+        body["detail"] = v.detail
+    person = outcome.person
+    if person is not None:
+        if v.reason in (Reason.GRANTED, Reason.ROOM_NOT_ALLOWED, Reason.PAYMENT_REQUIRED):
+            body["participant"] = {
+                "id": person.participant_id,
+                "user_id": person.user_id,
+                "name": person.name,
+                "email": person.email,
+                "badge_id": v.badge_id,
+                "photo_url": None,
+            }
+            if person.role:
+                body["role"] = person.role
+        else:
+            body["user"] = {"id": person.user_id, "name": person.name, "email": person.email}
+    if v.session_title is not None:
+        body["session"] = {"id": v.session_id, "title": v.session_title, "price": v.session_price}
+    body["access"] = {
+        "id": str(outcome.access.id),
+        "accessed_at": iso(outcome.access.access_time),
+        "room_name": room_name,
+    }
+    return body
+
+
+@bp.post("/api/rooms/<uuid:room_id>/verify_access/")
+@require_auth(CAN_VERIFY)
+def verify_access(room_id: uuid.UUID) -> ResponseReturnValue:
+    identity = current_identity()
+    data = json_body()
+    if "qr_data" not in data or data["qr_data"] is None:
+        raise validation_error("qr_data", REQUIRED)
+    raw = data["qr_data"]
+    if isinstance(raw, dict):  # a client that sent the decoded JSON object itself
+        raw = json.dumps(raw)
+    session_raw = data.get("session")
+    session_id = None if session_raw in (None, "") else parse_uuid(session_raw, "session")
+    room = room_in_event(room_id)
+    outcome = verify_at_door(room, parse_badge(raw), session_id, identity.user, utcnow())
+    body = _verify_body(outcome, room.name)
+    db.session.commit()
+    return jsonify(body), outcome.verdict.http_status
+
+
+def qr_png_data_uri(payload: str) -> str:
+    out = io.BytesIO()
+    segno.make(payload, error="m").save(out, kind="png", scale=8, border=4)
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+@bp.post("/api/qr/generate/")
+@require_auth(IS_GESTIONNAIRE)
+def generate() -> ResponseReturnValue:
+    """The badge of a member of the caller's event; ``reissue`` replaces a lost one."""
+    identity = current_identity()
+    data = json_body()
+    user_id = data.get("user_id")
+    if user_id is None:
+        raise validation_error("user_id", REQUIRED)
+    if type(user_id) is not int or user_id <= 0:
+        raise validation_error("user_id", "must be a positive integer")
+    reissue = data.get("reissue", False)
+    if not isinstance(reissue, bool):
+        raise validation_error("reissue", "must be true or false")
+    if user_id > 2**31 - 1:
+        raise APIError(404, "User not found in this event")
+    member = db.session.execute(
+        select(User)
+        .join(UserEventAssignment, UserEventAssignment.user_id == User.id)
+        .where(User.id == user_id, UserEventAssignment.event_id == identity.event_id)
+    ).scalar_one_or_none()
+    if member is None:
+        raise APIError(404, "User not found in this event")
+    profile = reissue_badge(member, identity.user) if reissue else ensure_profile(member)
+    payload = profile.badge.payload()
+    body = {
+        "user_id": member.id,
+        "badge_id": profile.badge_id,
+        "qr_code_data": payload,
+        "qr_code_image": qr_png_data_uri(payload),
+        "reissued": reissue,
+    }
+    db.session.commit()
+    return jsonify(body), 201 if reissue else 200

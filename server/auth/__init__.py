@@ -1,0 +1,1 @@
+"""Authentication (JWT with event context) and the seed's permission classes."""

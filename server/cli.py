@@ -1,0 +1,76 @@
+"""The Flask CLI: ``flask --app server <command>`` or ``badgegate-server <command>``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+from sqlalchemy import select
+
+from server.extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo_command() -> None:
+        """Create the demo events, rooms, sessions and logins (idempotent)."""
+        from server.api.auth import hash_password
+        from server.seed import DEMO_PASSWORD, seed_demo
+
+        result = seed_demo(hash_password(DEMO_PASSWORD))
+        db.session.commit()
+        click.echo("Demo data created." if result.created else "Demo data already present.")
+        width = max(len(email) for email, _e, _r in result.logins)
+        click.echo(f"\n{'email':<{width}}  {'password':<8}  {'role':<24}  event")
+        click.echo(f"{'-' * width}  {'-' * 8}  {'-' * 24}  {'-' * 26}")
+        for email, event, role in result.logins:
+            click.echo(f"{email:<{width}}  {DEMO_PASSWORD:<8}  {role:<24}  {event}")
+
+    @app.cli.command("create-user")
+    @click.option("--email", required=True)
+    @click.option("--password", required=True, prompt=True, hide_input=True)
+    @click.option("--first-name", default="")
+    @click.option("--last-name", default="")
+    @click.option("--username", default=None, help="defaults to the email's local part")
+    def create_user_command(
+        email: str, password: str, first_name: str, last_name: str, username: str | None
+    ) -> None:
+        """Create a user account with a badge."""
+        from server.api.auth import MIN_PASSWORD, hash_password
+        from server.badges import ensure_profile
+        from server.models import User
+
+        email = email.strip().lower()
+        if "@" not in email:
+            raise click.BadParameter("not an email address", param_hint="--email")
+        if len(password) < MIN_PASSWORD:
+            raise click.BadParameter(
+                f"must be at least {MIN_PASSWORD} characters", param_hint="--password"
+            )
+        if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+            raise click.ClickException(f"a user with email {email} already exists")
+        user = User(
+            username=username or email.split("@")[0],
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            password_hash=hash_password(password),
+        )
+        db.session.add(user)
+        db.session.flush()
+        profile = ensure_profile(user)
+        db.session.commit()
+        click.echo(f"created user {user.id} <{email}> with badge {profile.badge_id}")
+
+
+def _create_app() -> Flask:
+    from server import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(create_app=_create_app, help="BadgeGate sync server (the Flask CLI).")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,78 @@
+"""Configuration, read from the environment (and a ``.env`` file if present)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+DEFAULT_ACCESS_MINUTES = 60
+DEFAULT_REFRESH_DAYS = 7
+DEFAULT_TEMP_MINUTES = 10
+
+
+def normalize_database_url(url: str) -> str:
+    """Route plain PostgreSQL URLs to the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+    if value <= 0:
+        raise RuntimeError(f"{name} must be positive, got {value}")
+    return value
+
+
+def from_environment(instance_path: str) -> dict[str, Any]:
+    url = os.environ.get("DATABASE_URL") or (
+        "sqlite:///" + str(Path(instance_path) / "badgegate.db")
+    )
+    return {
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(url),
+        "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY") or None,
+        "JWT_ACCESS_MINUTES": _int_env("JWT_ACCESS_MINUTES", DEFAULT_ACCESS_MINUTES),
+        "JWT_REFRESH_DAYS": _int_env("JWT_REFRESH_DAYS", DEFAULT_REFRESH_DAYS),
+        "JWT_TEMP_MINUTES": _int_env("JWT_TEMP_MINUTES", DEFAULT_TEMP_MINUTES),
+        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        "PAGE_SIZE": 50,
+        "MAX_PAGE_SIZE": 500,
+        "JSON_SORT_KEYS": False,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    }
+
+
+def instance_secret(instance_path: str, name: str = "jwt-secret.key") -> str:
+    """A signing key generated on first run and kept in the instance folder.
+
+    Several server processes may start at once: the key is written to a
+    temporary file and linked into place, so every process reads the same key.
+    """
+    folder = Path(instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    if not path.exists():
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".key-")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(64))
+            os.chmod(tmp, 0o600)
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"the signing key in {path} is too short; delete it to regenerate")
+    return key

@@ -1,0 +1,84 @@
+"""Who went where: door verifications, paid-atelier access, booth visits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.extensions import db
+from server.models.types import UTCDateTime
+from shared.timefmt import utcnow
+
+PAYMENT_STATUSES = ("pending", "paid", "refunded")
+
+
+class RoomAccess(db.Model):
+    """Every verification at a door, granted or denied, with its reason."""
+
+    __tablename__ = "room_accesses"
+    __table_args__ = (
+        Index("ix_room_accesses_room_time", "room_id", "access_time"),
+        Index("ix_room_accesses_event_time", "event_id", "access_time"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    room_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL")
+    )
+    participant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="SET NULL"), index=True
+    )
+    # The scanned user id, kept even when no such user exists (no foreign key).
+    user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    badge_id: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(40))
+    access_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class SessionAccess(db.Model):
+    """A participant's access to a paid atelier."""
+
+    __tablename__ = "session_accesses"
+    __table_args__ = (UniqueConstraint("participant_id", "session_id", name="uq_session_access"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    participant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE")
+    )
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    payment_status: Mapped[str] = mapped_column(String(20), default="pending")
+    has_access: Mapped[bool] = mapped_column(default=False)
+    amount_paid: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExposantScan(db.Model):
+    """A visitor scanned at an exposant's booth."""
+
+    __tablename__ = "exposant_scans"
+    __table_args__ = (Index("ix_exposant_scans_exposant_time", "exposant_id", "scanned_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    exposant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE")
+    )
+    scanned_participant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    notes: Mapped[str | None] = mapped_column(Text)

@@ -196,6 +196,8 @@ def decide(
 
     if isinstance(badge, BadgeError):
         return verdict(Reason.INVALID_BADGE, badge.problem)
+    if person is not None and person.user_id != badge.user_id:
+        person = None  # facts about someone else: never shown as this badge's holder
 
     door = place.mode == "door"
     if door and place.session_id is not None:
@@ -204,7 +206,7 @@ def decide(
         if place.session.room_id != place.room_id:
             return verdict(Reason.SESSION_NOT_IN_ROOM)
 
-    if person is None or person.user_id != badge.user_id:
+    if person is None:
         return verdict(Reason.UNKNOWN_USER)
     if not person.is_active:
         return verdict(Reason.ACCOUNT_DISABLED)

@@ -20,7 +20,10 @@ def iso(value: datetime | None) -> str | None:
     """``2025-11-29T10:30:00Z`` (microseconds kept when present)."""
     if value is None:
         return None
-    return as_utc(value).isoformat().replace("+00:00", "Z")
+    try:
+        return as_utc(value).isoformat().replace("+00:00", "Z")
+    except OverflowError:  # at the edge of datetime's range: keep the given zone
+        return value.isoformat()
 
 
 def parse_iso(text: str) -> datetime | None:
@@ -29,8 +32,8 @@ def parse_iso(text: str) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    except ValueError:
+        if value.tzinfo is None:
+            return None
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):  # not ISO, or outside datetime's range in UTC
         return None
-    if value.tzinfo is None:
-        return None
-    return value.astimezone(UTC)

@@ -63,7 +63,7 @@ def _memberships(user_id: int) -> list[tuple[UserEventAssignment, Event]]:
         )
         .order_by(Event.start_date, Event.name)
     )
-    return [(a, e) for a, e in db.session.execute(stmt).tuples()]
+    return [(a, e) for a, e in db.session.execute(stmt).all()]
 
 
 def _session_answer(user: User, assignment: UserEventAssignment, event: Event) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -29,7 +29,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides what the environment says."""
-    load_dotenv(override=False)
+    # find_dotenv() alone searches from this file's folder; the .env is the user's, in the cwd
+    load_dotenv(find_dotenv(usecwd=True), override=False)
     instance_path = os.environ.get("BADGEGATE_INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from sqlalchemy import and_, select
 from server.auth.tokens import TokenClaims, TokenError, TokenType, decode
 from server.errors import APIError
 from server.extensions import db
-from server.models import RevokedToken, User, UserEventAssignment
+from server.models import Event, RevokedToken, User, UserEventAssignment
 from shared.roles import ALL_ROLES, Role
 
 P = ParamSpec("P")
@@ -77,7 +77,7 @@ def authenticate(token: str, token_types: tuple[TokenType, ...] = ("access",)) -
     except TokenError as exc:
         raise APIError(401, str(exc), code="token_not_valid") from None
     stmt = (
-        select(User, UserEventAssignment, RevokedToken.jti)
+        select(User, UserEventAssignment, RevokedToken.jti, Event.is_active)
         .outerjoin(
             UserEventAssignment,
             and_(
@@ -87,16 +87,19 @@ def authenticate(token: str, token_types: tuple[TokenType, ...] = ("access",)) -
             ),
         )
         .outerjoin(RevokedToken, RevokedToken.jti == claims.jti)
+        .outerjoin(Event, Event.id == UserEventAssignment.event_id)
         .where(User.id == claims.user_id)
     )
     row = db.session.execute(stmt).first()
     if row is None or not row[0].is_active:
         raise APIError(401, "User not found or inactive", code="token_not_valid")
-    user, assignment, revoked = row
+    user, assignment, revoked, event_active = row
     if revoked is not None:
         raise APIError(401, "Token has been revoked", code="token_not_valid")
     if claims.event_id is not None and assignment is None:
         raise APIError(403, "You no longer have a role in this event")
+    if assignment is not None and not event_active:
+        raise APIError(403, "This event is no longer active")
     return Identity(user=user, claims=claims, assignment=assignment)
 
 

@@ -20,6 +20,7 @@ from shared.timefmt import utcnow
 TokenType = Literal["access", "refresh", "temp"]
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "type"]
+MAX_USER_ID = 2**31 - 1  # users.id is a 32-bit integer
 
 
 class TokenError(Exception):
@@ -85,6 +86,8 @@ def decode(token: str, expected: TokenType | tuple[TokenType, ...]) -> TokenClai
         raise TokenError(f"A {'/'.join(allowed)} token is required, got {token_type!r}")
     try:
         user_id = int(data["sub"])
+        if not 0 < user_id <= MAX_USER_ID:
+            raise ValueError("sub")
         raw_event = data.get("event_id")
         event_id = uuid.UUID(raw_event) if raw_event else None
         role = data.get("role")

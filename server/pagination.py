@@ -13,6 +13,8 @@ from server.extensions import db
 from server.validation import query_int
 
 T = TypeVar("T")
+#: keeps OFFSET well inside a 64-bit integer whatever the page size
+MAX_PAGE = 2**48
 
 
 def _page_url(page: int) -> str:
@@ -27,7 +29,7 @@ def paginate(stmt: Select[tuple[T]], serialize: Callable[[T], dict[str, Any]]) -
         current_app.config["PAGE_SIZE"],
         maximum=current_app.config["MAX_PAGE_SIZE"],
     )
-    page = query_int("page", 1)
+    page = query_int("page", 1, maximum=MAX_PAGE)
     count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     count = count or 0
     rows = db.session.scalars(stmt.limit(page_size).offset((page - 1) * page_size)).all()

@@ -103,7 +103,11 @@ def generate() -> ResponseReturnValue:
     member = db.session.execute(
         select(User)
         .join(UserEventAssignment, UserEventAssignment.user_id == User.id)
-        .where(User.id == user_id, UserEventAssignment.event_id == identity.event_id)
+        .where(
+            User.id == user_id,
+            UserEventAssignment.event_id == identity.event_id,
+            UserEventAssignment.is_active.is_(True),
+        )
     ).scalar_one_or_none()
     if member is None:
         raise APIError(404, "User not found in this event")

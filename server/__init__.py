@@ -54,13 +54,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
 
-    from server import models  # noqa: F401  (register the tables)
-    from server.api import auth, health, qr, rooms, sessions
+    from server import (
+        changefeed,  # noqa: F401  (records changes for the kiosks)
+        models,  # noqa: F401  (register the tables)
+    )
+    from server.api import auth, health, kiosks, qr, rooms, sessions, stats, sync
     from server.cli import register_commands
     from server.errors import register_error_handlers
 
-    for blueprint in (auth.bp, health.bp, rooms.bp, sessions.bp, qr.bp):
-        app.register_blueprint(blueprint)
+    blueprints = (auth, health, rooms, sessions, qr, kiosks, sync, stats)
+    for module in blueprints:
+        app.register_blueprint(module.bp)
     register_error_handlers(app)
     register_commands(app)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, request
@@ -12,7 +12,6 @@ from sqlalchemy import Select, func, select
 from server.extensions import db
 from server.validation import query_int
 
-T = TypeVar("T")
 #: keeps OFFSET well inside a 64-bit integer whatever the page size
 MAX_PAGE = 2**48
 
@@ -23,7 +22,10 @@ def _page_url(page: int) -> str:
     return f"{request.base_url}?{urlencode(args)}"
 
 
-def paginate(stmt: Select[tuple[T]], serialize: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+def paginate(
+    stmt: Select[Any], serialize: Callable[[Any], dict[str, Any]], *, rows: bool = False
+) -> dict[str, Any]:
+    """One page of ``stmt``: ORM objects, or whole rows with ``rows=True``."""
     page_size = query_int(
         "page_size",
         current_app.config["PAGE_SIZE"],
@@ -32,11 +34,12 @@ def paginate(stmt: Select[tuple[T]], serialize: Callable[[T], dict[str, Any]]) -
     page = query_int("page", 1, maximum=MAX_PAGE)
     count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     count = count or 0
-    rows = db.session.scalars(stmt.limit(page_size).offset((page - 1) * page_size)).all()
+    page_stmt = stmt.limit(page_size).offset((page - 1) * page_size)
+    items = db.session.execute(page_stmt).all() if rows else db.session.scalars(page_stmt).all()
     last_page = max(1, -(-count // page_size))
     return {
         "count": count,
         "next": _page_url(page + 1) if page < last_page else None,
         "previous": _page_url(page - 1) if page > 1 and count else None,
-        "results": [serialize(row) for row in rows],
+        "results": [serialize(item) for item in items],
     }

@@ -175,6 +175,8 @@ def verify_at_door(
         badge_id=badge.badge_id if isinstance(badge, Badge) else None,
         status=verdict.status,
         reason=verdict.reason.value,
+        server_status=verdict.status,
+        server_reason=verdict.reason.value,
         access_time=now,
         verified_by_id=verified_by.id if verified_by else None,
     )

@@ -13,17 +13,21 @@ from server.models.events import (
     UserEventAssignment,
     participant_allowed_rooms,
 )
+from server.models.sync import KIOSK_MODES, ChangeLogEntry, Kiosk, SyncState
 from server.models.users import RevokedBadge, RevokedToken, User, UserProfile
 
 __all__ = [
     "ANNONCE_TARGETS",
+    "KIOSK_MODES",
     "PAYMENT_STATUSES",
     "SESSION_STATUSES",
     "SESSION_TYPES",
     "Annonce",
+    "ChangeLogEntry",
     "Event",
     "EventSession",
     "ExposantScan",
+    "Kiosk",
     "Participant",
     "RevokedBadge",
     "RevokedToken",
@@ -32,6 +36,7 @@ __all__ = [
     "RoomAssignment",
     "SessionAccess",
     "SessionQuestion",
+    "SyncState",
     "User",
     "UserEventAssignment",
     "UserProfile",

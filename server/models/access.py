@@ -23,6 +23,7 @@ class RoomAccess(db.Model):
     __table_args__ = (
         Index("ix_room_accesses_room_time", "room_id", "access_time"),
         Index("ix_room_accesses_event_time", "event_id", "access_time"),
+        UniqueConstraint("client_id", name="uq_room_accesses_client_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -41,6 +42,17 @@ class RoomAccess(db.Model):
     reason: Mapped[str] = mapped_column(String(40))
     access_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The server's own verdict for the same scan: equal to status/reason for an
+    # online verification; for a kiosk's scan, what the server's data said.
+    server_status: Mapped[str | None] = mapped_column(String(10))
+    server_reason: Mapped[str | None] = mapped_column(String(40))
+    # Scans uploaded by kiosks
+    client_id: Mapped[uuid.UUID | None] = mapped_column()
+    kiosk_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("kiosks.id", ondelete="SET NULL", name="fk_room_accesses_kiosk_id"), index=True
+    )
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_offline: Mapped[bool] = mapped_column(default=False)
 
 
 class SessionAccess(db.Model):
@@ -68,13 +80,17 @@ class ExposantScan(db.Model):
     """A visitor scanned at an exposant's booth."""
 
     __tablename__ = "exposant_scans"
-    __table_args__ = (Index("ix_exposant_scans_exposant_time", "exposant_id", "scanned_at"),)
+    __table_args__ = (
+        Index("ix_exposant_scans_exposant_time", "exposant_id", "scanned_at"),
+        UniqueConstraint("client_id", name="uq_exposant_scans_client_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     exposant_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE")
     )
-    scanned_participant_id: Mapped[uuid.UUID] = mapped_column(
+    #: the visitor's participant record (None when the badge was refused)
+    scanned_participant_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), index=True
     )
     event_id: Mapped[uuid.UUID] = mapped_column(
@@ -82,3 +98,15 @@ class ExposantScan(db.Model):
     )
     scanned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     notes: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    badge_id: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10), default="granted")
+    reason: Mapped[str] = mapped_column(String(40), default="granted")
+    server_status: Mapped[str | None] = mapped_column(String(10))
+    server_reason: Mapped[str | None] = mapped_column(String(40))
+    client_id: Mapped[uuid.UUID | None] = mapped_column()
+    kiosk_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("kiosks.id", ondelete="SET NULL", name="fk_exposant_scans_kiosk_id"), index=True
+    )
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_offline: Mapped[bool] = mapped_column(default=False)

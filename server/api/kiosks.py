@@ -1,0 +1,287 @@
+"""Kiosks: provisioning, the registry organizers watch, revocation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+from sqlalchemy import and_, select
+from werkzeug.security import check_password_hash
+
+from server.api.auth import MAX_PASSWORD
+from server.auth.permissions import (
+    CAN_VERIFY,
+    IS_GESTIONNAIRE,
+    current_identity,
+    require_auth,
+    same_event,
+)
+from server.changefeed import latest_seq_of_event
+from server.errors import APIError, validation_error
+from server.extensions import db
+from server.kiosk_auth import (
+    digest,
+    new_device_token,
+    new_provisioning_code,
+    normalize_code,
+)
+from server.models import (
+    KIOSK_MODES,
+    Event,
+    EventSession,
+    Kiosk,
+    Participant,
+    Room,
+    User,
+    UserEventAssignment,
+)
+from server.pagination import paginate
+from server.validation import get_email, get_str, get_uuid, json_body
+from shared.roles import Role
+from shared.timefmt import iso, utcnow
+
+bp = Blueprint("kiosks", __name__)
+
+CODE_LIFETIME = timedelta(hours=24)
+
+
+def kiosk_dict(kiosk: Kiosk, latest: int | None = None) -> dict[str, Any]:
+    room = db.session.get(Room, kiosk.room_id) if kiosk.room_id else None
+    exposant = db.session.get(Participant, kiosk.exposant_id) if kiosk.exposant_id else None
+    lag = None
+    if latest is not None and kiosk.last_cursor_seq is not None:
+        lag = max(0, latest - kiosk.last_cursor_seq)
+    return {
+        "id": str(kiosk.id),
+        "name": kiosk.name,
+        "event_id": str(kiosk.event_id),
+        "mode": kiosk.mode,
+        "room_id": str(kiosk.room_id) if kiosk.room_id else None,
+        "room_name": room.name if room else None,
+        "exposant_user_id": exposant.user_id if exposant else None,
+        "pinned_session_id": str(kiosk.pinned_session_id) if kiosk.pinned_session_id else None,
+        "provisioned": kiosk.provisioned_at is not None,
+        "revoked": kiosk.revoked_at is not None,
+        "created_at": iso(kiosk.created_at),
+        "last_seen_at": iso(kiosk.last_seen_at),
+        "cursor": kiosk.last_cursor_seq,
+        "cursor_lag": lag,
+        "queue_length": kiosk.queue_length,
+        "clock_offset_ms": kiosk.clock_offset_ms,
+    }
+
+
+def _place(
+    event_id: uuid.UUID, mode: str, room_id: uuid.UUID | None, exposant_user_id: int | None
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """Check the place of a new kiosk: (room id, exposant participant id)."""
+    if mode == "door":
+        if room_id is None:
+            raise validation_error("room_id", "A door kiosk needs a room.")
+        room = db.session.get(Room, room_id)
+        if room is None or room.event_id != event_id:
+            raise validation_error("room_id", "No such room in this event.")
+        return room.id, None
+    if exposant_user_id is None:
+        raise validation_error("exposant_user_id", "A booth kiosk needs an exposant.")
+    participant = db.session.scalar(
+        select(Participant)
+        .join(
+            UserEventAssignment,
+            and_(
+                UserEventAssignment.user_id == Participant.user_id,
+                UserEventAssignment.event_id == Participant.event_id,
+            ),
+        )
+        .where(
+            Participant.event_id == event_id,
+            Participant.user_id == exposant_user_id,
+            UserEventAssignment.role == Role.EXPOSANT.value,
+            UserEventAssignment.is_active.is_(True),
+        )
+    )
+    if participant is None:
+        raise validation_error("exposant_user_id", "No such exposant in this event.")
+    return None, participant.id
+
+
+def _pinned(event_id: uuid.UUID, room_id: uuid.UUID | None, session_id: uuid.UUID | None) -> None:
+    if session_id is None:
+        return
+    session = db.session.get(EventSession, session_id)
+    if session is None or session.event_id != event_id or session.room_id != room_id:
+        raise validation_error("pinned_session_id", "No such session in this kiosk's room.")
+
+
+@bp.post("/api/kiosks/")
+@require_auth(IS_GESTIONNAIRE)
+def create_kiosk() -> ResponseReturnValue:
+    """Register a kiosk; the answer holds a one-time provisioning code."""
+    identity = current_identity()
+    event_id = identity.require_event()
+    data = json_body()
+    name = get_str(data, "name", max_len=100)
+    mode = get_str(data, "mode", max_len=10)
+    if mode not in KIOSK_MODES:
+        raise validation_error("mode", "must be door or booth")
+    exposant_user_id = data.get("exposant_user_id")
+    if exposant_user_id is not None and type(exposant_user_id) is not int:
+        raise validation_error("exposant_user_id", "must be an integer user id")
+    room_id, exposant_id = _place(
+        event_id, mode, get_uuid(data, "room_id", required=False), exposant_user_id
+    )
+    pinned = get_uuid(data, "pinned_session_id", required=False)
+    _pinned(event_id, room_id, pinned)
+    code, code_hash = new_provisioning_code()
+    kiosk = Kiosk(
+        id=uuid.uuid4(),
+        event_id=event_id,
+        name=name or "",
+        mode=mode,
+        room_id=room_id,
+        exposant_id=exposant_id,
+        pinned_session_id=pinned,
+        provisioning_code_hash=code_hash,
+        code_expires_at=utcnow() + CODE_LIFETIME,
+        created_by_id=identity.user.id,
+    )
+    db.session.add(kiosk)
+    db.session.flush()
+    body = {
+        "kiosk": kiosk_dict(kiosk),
+        "provisioning_code": code,
+        "code_expires_at": iso(kiosk.code_expires_at),
+    }
+    db.session.commit()
+    return jsonify(body), 201
+
+
+@bp.get("/api/kiosks/")
+@require_auth(IS_GESTIONNAIRE)
+def list_kiosks() -> ResponseReturnValue:
+    event_id = current_identity().require_event()
+    latest = latest_seq_of_event(db.session, event_id)
+    stmt = select(Kiosk).where(Kiosk.event_id == event_id).order_by(Kiosk.created_at, Kiosk.id)
+    return jsonify(paginate(stmt, lambda k: kiosk_dict(k, latest)))
+
+
+@bp.delete("/api/kiosks/<uuid:kiosk_id>/")
+@require_auth(IS_GESTIONNAIRE)
+def revoke_kiosk(kiosk_id: uuid.UUID) -> ResponseReturnValue:
+    kiosk = db.session.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise APIError(404, "Kiosk not found")
+    same_event(current_identity(), kiosk.event_id, "Kiosk")
+    if kiosk.revoked_at is None:
+        kiosk.revoked_at = utcnow()
+        kiosk.provisioning_code_hash = None
+    db.session.commit()
+    return "", 204
+
+
+def _provisioned(kiosk: Kiosk) -> dict[str, Any]:
+    token = new_device_token(kiosk)
+    kiosk.provisioned_at = utcnow()
+    kiosk.provisioning_code_hash = None
+    event = db.session.get(Event, kiosk.event_id)
+    assert event is not None
+    return {
+        "kiosk": kiosk_dict(kiosk),
+        "device_token": token,
+        "event": {"id": str(event.id), "name": event.name},
+    }
+
+
+@bp.post("/api/kiosks/provision/")
+def provision() -> ResponseReturnValue:
+    """A kiosk takes its credential: with a one-time code, or a staff login."""
+    data = json_body()
+    if "code" in data:
+        code = get_str(data, "code", max_len=40)
+        assert code is not None
+        kiosk = db.session.scalar(
+            select(Kiosk).where(Kiosk.provisioning_code_hash == digest(normalize_code(code)))
+        )
+        if (
+            kiosk is None
+            or kiosk.revoked_at is not None
+            or kiosk.code_expires_at is None
+            or kiosk.code_expires_at < utcnow()
+        ):
+            raise APIError(
+                400,
+                "This provisioning code is not valid (used, expired or unknown)",
+                code="invalid_code",
+                fields={"code": "not valid"},
+            )
+        body = _provisioned(kiosk)
+        db.session.commit()
+        return jsonify(body), 201
+    return _provision_by_login(data)
+
+
+def _provision_by_login(data: dict[str, Any]) -> ResponseReturnValue:
+    email = get_email(data)
+    password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
+    room_id = get_uuid(data, "room_id", required=False)
+    event_id = get_uuid(data, "event_id", required=False)
+    name = get_str(data, "name", required=False, max_len=100)
+    user = db.session.scalar(select(User).where(User.email == email))
+    if (
+        user is None
+        or not user.is_active
+        or not check_password_hash(user.password_hash, password or "")
+    ):
+        raise APIError(401, "Invalid email or password", code="invalid_credentials")
+    roles = db.session.execute(
+        select(UserEventAssignment.event_id, UserEventAssignment.role)
+        .join(Event, Event.id == UserEventAssignment.event_id)
+        .where(
+            UserEventAssignment.user_id == user.id,
+            UserEventAssignment.is_active.is_(True),
+            Event.is_active.is_(True),
+        )
+    ).all()
+    if room_id is not None:
+        room = db.session.get(Room, room_id)
+        if room is None:
+            raise validation_error("room_id", "No such room.")
+        if not any(eid == room.event_id and role in CAN_VERIFY for eid, role in roles):
+            raise APIError(403, "Only the event's controllers and gestionnaires run a door kiosk")
+        kiosk = Kiosk(
+            id=uuid.uuid4(),
+            event_id=room.event_id,
+            name=name or f"Porte {room.name}",
+            mode="door",
+            room_id=room.id,
+            created_by_id=user.id,
+        )
+    else:
+        booths = [eid for eid, role in roles if role == Role.EXPOSANT.value]
+        if event_id is not None:
+            booths = [eid for eid in booths if eid == event_id]
+        if not booths:
+            raise APIError(
+                403,
+                "Give room_id for a door kiosk; a booth kiosk needs an exposant login",
+                fields={"room_id": "required for a door kiosk"},
+            )
+        if len(booths) > 1:
+            raise validation_error("event_id", "You exhibit at several events: choose one.")
+        _room, exposant_id = _place(booths[0], "booth", None, user.id)
+        kiosk = Kiosk(
+            id=uuid.uuid4(),
+            event_id=booths[0],
+            name=name or f"Stand {user.username}",
+            mode="booth",
+            exposant_id=exposant_id,
+            created_by_id=user.id,
+        )
+    db.session.add(kiosk)
+    db.session.flush()
+    body = _provisioned(kiosk)
+    db.session.commit()
+    return jsonify(body), 201

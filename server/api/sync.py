@@ -1,0 +1,157 @@
+"""The kiosk sync endpoints: pull the change feed, push scans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select, update
+
+from server.changefeed import SNAPSHOT_ORDER, latest_seq, latest_seq_of_event, snapshot_records
+from server.errors import APIError, validation_error
+from server.extensions import db
+from server.kiosk_auth import current_kiosk, require_kiosk
+from server.models import ChangeLogEntry, Kiosk, SyncState
+from server.scan_upload import store_batch
+from server.validation import json_body, query_int
+from shared.sync import SyncFormatError, parse_batch
+from shared.timefmt import iso, utcnow
+
+bp = Blueprint("sync", __name__)
+
+MAX_LIMIT = 5000
+
+
+def _strip(kiosk: Kiosk, entity: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Only what the kiosk's mode needs: door kiosks do not get emails."""
+    if data is None or entity != "member" or kiosk.mode == "booth":
+        return data
+    return {**data, "email": None}
+
+
+def _change(kiosk: Kiosk, seq: int, entity: str, key: str, op: str, data: Any) -> dict[str, Any]:
+    return {"seq": seq, "entity": entity, "key": key, "op": op, "data": _strip(kiosk, entity, data)}
+
+
+def _parse_cursor(raw: str) -> tuple[str, int, int, str | None]:
+    """('delta', seq, 0, None) or ('snapshot', base, entity index, last key)."""
+    if raw in ("", "0"):
+        return "start", 0, 0, None
+    if raw.isdigit() and len(raw) < 19:
+        return "delta", int(raw), 0, None
+    parts = raw.split(".", 3)
+    if len(parts) >= 3 and parts[0] == "s" and parts[1].isdigit() and parts[2].isdigit():
+        index = int(parts[2])
+        if index < len(SNAPSHOT_ORDER) and len(parts[1]) < 19:
+            return "snapshot", int(parts[1]), index, parts[3] if len(parts) == 4 else None
+    raise validation_error("cursor", "is not a cursor this server gave")
+
+
+@bp.get("/api/sync/changes")
+@require_kiosk
+def changes() -> ResponseReturnValue:
+    kiosk = current_kiosk()
+    limit = query_int("limit", 1000, maximum=MAX_LIMIT)
+    kind, seq, index, last_key = _parse_cursor(request.args.get("cursor", "0"))
+    pruned = db.session.scalar(select(SyncState.pruned_through_seq)) or 0
+    reset = False
+    if kind == "start" or (kind == "delta" and seq < pruned):
+        kind, seq, index, last_key, reset = "snapshot", latest_seq(db.session), 0, None, True
+
+    out: list[dict[str, Any]] = []
+    if kind == "snapshot":
+        try:
+            while index < len(SNAPSHOT_ORDER) and len(out) < limit:
+                want = limit - len(out)
+                entity = SNAPSHOT_ORDER[index]
+                records = snapshot_records(db.session, kiosk.event_id, entity, last_key, want)
+                out.extend(_change(kiosk, seq, entity, k, "upsert", r) for k, r in records)
+                if len(records) < want:  # this entity is done
+                    index, last_key = index + 1, None
+                else:  # the page is full: go on from the last key next time
+                    last_key = records[-1][0]
+        except ValueError:
+            raise validation_error("cursor", "is not a cursor this server gave") from None
+        if index >= len(SNAPSHOT_ORDER):
+            # the snapshot is complete; changes written since it began come next
+            more = latest_seq_of_event(db.session, kiosk.event_id) > seq
+            return _page(kiosk, out, str(seq), has_more=more, reset=reset, snapshot=True)
+        cursor = f"s.{seq}.{index}" + (f".{last_key}" if last_key else "")
+        return _page(kiosk, out, cursor, has_more=True, reset=reset, snapshot=True)
+
+    rows = db.session.execute(
+        select(
+            ChangeLogEntry.seq,
+            ChangeLogEntry.entity,
+            ChangeLogEntry.key,
+            ChangeLogEntry.op,
+            ChangeLogEntry.data,
+        )
+        .where(ChangeLogEntry.event_id == kiosk.event_id, ChangeLogEntry.seq > seq)
+        .order_by(ChangeLogEntry.seq)
+        .limit(limit + 1)
+    ).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    out = [_change(kiosk, *row) for row in rows]
+    cursor = str(rows[-1][0]) if rows else str(seq)
+    return _page(kiosk, out, cursor, has_more=has_more, reset=False, snapshot=False)
+
+
+def _page(
+    kiosk: Kiosk,
+    out: list[dict[str, Any]],
+    cursor: str,
+    *,
+    has_more: bool,
+    reset: bool,
+    snapshot: bool,
+) -> dict[str, Any]:
+    now = utcnow()
+    values: dict[str, Any] = {"last_seen_at": now}
+    if cursor.isdigit():
+        values["last_cursor_seq"] = int(cursor)
+    db.session.execute(update(Kiosk).where(Kiosk.id == kiosk.id).values(**values))
+    db.session.commit()
+    return {
+        "changes": out,
+        "cursor": cursor,
+        "has_more": has_more,
+        "server_time": iso(now),
+        "reset": reset,
+        "snapshot": snapshot,
+        "latest_seq": latest_seq_of_event(db.session, kiosk.event_id),
+    }
+
+
+@bp.post("/api/sync/scans")
+@require_kiosk
+def upload_scans() -> ResponseReturnValue:
+    kiosk = current_kiosk()
+    try:
+        batch = parse_batch(json_body())
+    except SyncFormatError as exc:
+        raise APIError(400, str(exc), fields={exc.field: exc.problem}) from None
+    now = utcnow()
+    results = store_batch(kiosk, batch, now)
+    db.session.commit()
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    for r in results:
+        counts[r.result] += 1
+    return jsonify(
+        {
+            "results": [
+                {
+                    "client_id": r.client_id,
+                    "result": r.result,
+                    "reason": r.reason,
+                    "server_status": r.server_status,
+                    "server_reason": r.server_reason,
+                }
+                for r in results
+            ],
+            "server_time": iso(now),
+            **counts,
+        }
+    )

@@ -1,0 +1,466 @@
+"""The change feed kiosks pull: recorded in the same transaction as the data.
+
+Whatever writes through the ORM session (API, CLI, import) marks what it
+touched during flushes; just before the commit, the marks are resolved into
+whole kiosk records (shared/sync.py documents them) or tombstones and
+inserted into ``change_log`` in the same transaction.
+
+Ordering on PostgreSQL: a writer takes a transaction-level advisory lock
+before it draws its sequence numbers and keeps it until it commits, so log
+entries become visible in ``seq`` order. A reader that has seen ``seq = n``
+can never later find a smaller ``seq`` committed: the feed never skips a
+change that committed late. SQLite serializes writers by itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, event, func, insert, or_, select, text, union
+from sqlalchemy.orm import Session, UOWTransaction
+
+from server.models import (
+    ChangeLogEntry,
+    Event,
+    EventSession,
+    Participant,
+    RevokedBadge,
+    Room,
+    SessionAccess,
+    User,
+    UserEventAssignment,
+    UserProfile,
+    participant_allowed_rooms,
+)
+from server.serializers import money
+from shared.timefmt import iso
+
+FEED_LOCK_ID = 0x6267_0001  # pg_advisory_xact_lock key of the change log
+_CHUNK = 900  # keys per IN (...) list, under SQLite's parameter limit
+
+Record = dict[str, Any]
+
+
+@dataclass
+class Marks:
+    """What a transaction touched, by kiosk entity."""
+
+    events: set[uuid.UUID] = field(default_factory=set)
+    rooms: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+    sessions: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+    members: set[tuple[uuid.UUID, int]] = field(default_factory=set)
+    users: set[int] = field(default_factory=set)  # every event of the user
+    revoked: set[tuple[str, int]] = field(default_factory=set)
+    accesses: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)  # (part, session)
+
+    def __bool__(self) -> bool:
+        return any(
+            (
+                self.events,
+                self.rooms,
+                self.sessions,
+                self.members,
+                self.users,
+                self.revoked,
+                self.accesses,
+            )
+        )
+
+
+def _marks(session: Session) -> Marks:
+    marks: Marks | None = session.info.get("badgegate_marks")
+    if marks is None:
+        marks = session.info["badgegate_marks"] = Marks()
+    return marks
+
+
+def _mark(session: Session, obj: object, marks: Marks) -> None:
+    if isinstance(obj, Event):
+        marks.events.add(obj.id)
+    elif isinstance(obj, Room):
+        marks.rooms.add((obj.event_id, obj.id))
+    elif isinstance(obj, EventSession):
+        marks.sessions.add((obj.event_id, obj.id))
+    elif isinstance(obj, UserEventAssignment | Participant):
+        if obj.event_id is not None and obj.user_id is not None:
+            marks.members.add((obj.event_id, obj.user_id))
+    elif isinstance(obj, User):
+        marks.users.add(obj.id)
+    elif isinstance(obj, UserProfile):
+        marks.users.add(obj.user_id)
+    elif isinstance(obj, RevokedBadge):
+        marks.revoked.add((obj.badge_id, obj.user_id))
+    elif isinstance(obj, SessionAccess):
+        marks.accesses.add((obj.participant_id, obj.session_id))
+
+
+def _mark_cascades(session: Session, obj: object, marks: Marks) -> None:
+    """Rows the database deletes by cascade with ``obj``: mark them while they exist."""
+    if isinstance(obj, Room):
+        for sid in session.scalars(select(EventSession.id).where(EventSession.room_id == obj.id)):
+            marks.sessions.add((obj.event_id, sid))
+    if isinstance(obj, Participant | EventSession):
+        column = (
+            SessionAccess.participant_id
+            if isinstance(obj, Participant)
+            else SessionAccess.session_id
+        )
+        rows = session.execute(
+            select(SessionAccess.participant_id, SessionAccess.session_id).where(column == obj.id)
+        )
+        marks.accesses.update((p, s) for p, s in rows)
+    if isinstance(obj, User):
+        marks.users.add(obj.id)
+        for event_id in _events_of_users(session, [obj.id]).get(obj.id, ()):
+            marks.members.add((event_id, obj.id))
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) -> None:
+    if not session.deleted:
+        return
+    marks = _marks(session)
+    for obj in list(session.deleted):
+        _mark_cascades(session, obj, marks)
+        _mark(session, obj, marks)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
+    touched = list(session.new) + list(session.dirty)
+    if not touched:
+        return
+    marks = _marks(session)
+    for obj in touched:
+        _mark(session, obj, marks)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    session.flush()
+    marks: Marks | None = session.info.pop("badgegate_marks", None)
+    if not marks:
+        return
+    rows = list(_resolve(session, marks))
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": FEED_LOCK_ID})
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(ChangeLogEntry), rows[start : start + 5000])
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop("badgegate_marks", None)
+
+
+# ---------------------------------------------------------------------------
+# records
+
+
+def _chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == _CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def event_record(e: Event) -> Record:
+    return {
+        "id": str(e.id),
+        "name": e.name,
+        "start_date": iso(e.start_date),
+        "end_date": iso(e.end_date),
+        "is_active": e.is_active,
+    }
+
+
+def room_record(r: Room) -> Record:
+    return {"id": str(r.id), "name": r.name, "is_active": r.is_active}
+
+
+def session_record(s: EventSession) -> Record:
+    return {
+        "id": str(s.id),
+        "room_id": str(s.room_id),
+        "title": s.title,
+        "start_time": iso(s.start_time),
+        "end_time": iso(s.end_time),
+        "is_paid": s.is_paid,
+        "price": money(s.price),
+    }
+
+
+def access_key(participant_id: uuid.UUID | str, session_id: uuid.UUID | str) -> str:
+    return f"{participant_id}:{session_id}"
+
+
+def _member_query(event_id: uuid.UUID) -> Any:
+    return (
+        select(
+            User.id,
+            User.first_name,
+            User.last_name,
+            User.username,
+            User.email,
+            User.is_active,
+            UserProfile.badge_id,
+            UserEventAssignment.role,
+            UserEventAssignment.is_active,
+            Participant.id,
+            Participant.organisation,
+        )
+        .outerjoin(UserProfile, UserProfile.user_id == User.id)
+        .outerjoin(
+            UserEventAssignment,
+            and_(UserEventAssignment.user_id == User.id, UserEventAssignment.event_id == event_id),
+        )
+        .outerjoin(
+            Participant, and_(Participant.user_id == User.id, Participant.event_id == event_id)
+        )
+    )
+
+
+def _member_records(session: Session, rows: list[Any]) -> list[Record]:
+    participant_ids = [r[9] for r in rows if r[9] is not None]
+    allowed: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for chunk in _chunks(participant_ids):
+        for pid, rid in session.execute(
+            select(participant_allowed_rooms.c.participant_id, participant_allowed_rooms.c.room_id)
+            .where(participant_allowed_rooms.c.participant_id.in_(chunk))
+            .order_by(participant_allowed_rooms.c.room_id)
+        ):
+            allowed[pid].append(str(rid))
+    out = []
+    for uid, first, last, username, email, active, badge_id, role, role_active, pid, org in rows:
+        if role is None and pid is None:
+            continue  # not a member of this event
+        out.append(
+            {
+                "user_id": uid,
+                "name": f"{first} {last}".strip() or username,
+                "email": email,
+                "organisation": org or "",
+                "is_active": active,
+                "badge_id": badge_id,
+                "role": role if role_active else None,
+                "participant_id": str(pid) if pid else None,
+                "allowed_room_ids": allowed.get(pid, []) if pid else [],
+            }
+        )
+    return out
+
+
+def member_records(session: Session, event_id: uuid.UUID, user_ids: Iterable[int]) -> list[Record]:
+    out: list[Record] = []
+    for chunk in _chunks(sorted(set(user_ids))):
+        rows = session.execute(_member_query(event_id).where(User.id.in_(chunk))).all()
+        out.extend(_member_records(session, rows))
+    return out
+
+
+def members_of_event(event_id: uuid.UUID) -> Any:
+    """The ids of the event's members (an assignment or a participant record)."""
+    return union(
+        select(UserEventAssignment.user_id).where(UserEventAssignment.event_id == event_id),
+        select(Participant.user_id).where(Participant.event_id == event_id),
+    ).subquery()
+
+
+def _events_of_users(session: Session, user_ids: list[int]) -> dict[int, set[uuid.UUID]]:
+    found: dict[int, set[uuid.UUID]] = defaultdict(set)
+    for chunk in _chunks(user_ids):
+        for model in (UserEventAssignment, Participant):
+            for uid, eid in session.execute(
+                select(model.user_id, model.event_id).where(model.user_id.in_(chunk))
+            ):
+                found[uid].add(eid)
+    return found
+
+
+def _resolve(session: Session, marks: Marks) -> Iterator[Record]:
+    """Turn marks into change_log rows: current records, or tombstones."""
+
+    def row(event_id: uuid.UUID, entity: str, key: str, data: Record | None) -> Record:
+        return {
+            "event_id": event_id,
+            "entity": entity,
+            "key": key,
+            "op": "upsert" if data is not None else "delete",
+            "data": data,
+        }
+
+    for eid in marks.events:
+        e = session.get(Event, eid)
+        yield row(eid, "event", str(eid), event_record(e) if e else None)
+    for eid, rid in marks.rooms:
+        r = session.get(Room, rid)
+        yield row(eid, "room", str(rid), room_record(r) if r else None)
+    for eid, sid in marks.sessions:
+        s = session.get(EventSession, sid)
+        yield row(eid, "session", str(sid), session_record(s) if s else None)
+
+    members: dict[uuid.UUID, set[int]] = defaultdict(set)
+    for eid, uid in marks.members:
+        members[eid].add(uid)
+    user_ids = sorted(marks.users | {uid for _b, uid in marks.revoked})
+    user_events = _events_of_users(session, user_ids)
+    for uid in marks.users:
+        for eid in user_events.get(uid, ()):
+            members[eid].add(uid)
+    for eid, uids in members.items():
+        found = {r["user_id"]: r for r in member_records(session, eid, uids)}
+        for uid in sorted(uids):
+            yield row(eid, "member", str(uid), found.get(uid))
+
+    for badge_id, uid in marks.revoked:
+        still = session.get(RevokedBadge, badge_id)
+        data = {"badge_id": badge_id, "user_id": uid} if still else None
+        for eid in user_events.get(uid, ()):
+            yield row(eid, "revoked_badge", badge_id, data)
+
+    if marks.accesses:
+        sessions = {sid for _p, sid in marks.accesses}
+        event_of: dict[uuid.UUID, uuid.UUID] = {}
+        for chunk in _chunks(sessions):
+            event_of.update(
+                session.execute(
+                    select(EventSession.id, EventSession.event_id).where(EventSession.id.in_(chunk))
+                ).all()
+            )
+        for pid, sid in marks.accesses:
+            eid = event_of.get(sid)
+            if eid is None:  # the session itself is gone: find the event by participant
+                eid = session.scalar(select(Participant.event_id).where(Participant.id == pid))
+            if eid is None:
+                continue  # both gone with their event
+            sa = session.scalar(
+                select(SessionAccess).where(
+                    SessionAccess.participant_id == pid, SessionAccess.session_id == sid
+                )
+            )
+            data = access_record(sa) if sa else None
+            yield row(eid, "session_access", access_key(pid, sid), data)
+
+
+def access_record(sa: SessionAccess) -> Record:
+    return {
+        "participant_id": str(sa.participant_id),
+        "session_id": str(sa.session_id),
+        "payment_status": sa.payment_status,
+        "has_access": sa.has_access,
+    }
+
+
+# ---------------------------------------------------------------------------
+# reading: snapshots and deltas
+
+SNAPSHOT_ORDER = ("event", "room", "session", "member", "revoked_badge", "session_access")
+
+
+def latest_seq(session: Session) -> int:
+    return session.scalar(select(func.coalesce(func.max(ChangeLogEntry.seq), 0))) or 0
+
+
+def latest_seq_of_event(session: Session, event_id: uuid.UUID) -> int:
+    return (
+        session.scalar(
+            select(func.coalesce(func.max(ChangeLogEntry.seq), 0)).where(
+                ChangeLogEntry.event_id == event_id
+            )
+        )
+        or 0
+    )
+
+
+def snapshot_records(
+    session: Session, event_id: uuid.UUID, entity: str, after: str | None, limit: int
+) -> list[tuple[str, Record]]:
+    """Up to ``limit`` (key, record) of one entity, keys after ``after``, in key order."""
+    if entity == "event":
+        if after is not None:
+            return []
+        e = session.get(Event, event_id)
+        return [(str(event_id), event_record(e))] if e else []
+    if entity == "room":
+        stmt = select(Room).where(Room.event_id == event_id).order_by(Room.id).limit(limit)
+        if after is not None:
+            stmt = stmt.where(Room.id > uuid.UUID(after))
+        return [(str(r.id), room_record(r)) for r in session.scalars(stmt)]
+    if entity == "session":
+        stmt = (
+            select(EventSession)
+            .where(EventSession.event_id == event_id)
+            .order_by(EventSession.id)
+            .limit(limit)
+        )
+        if after is not None:
+            stmt = stmt.where(EventSession.id > uuid.UUID(after))
+        return [(str(s.id), session_record(s)) for s in session.scalars(stmt)]
+    if entity == "member":
+        ids = members_of_event(event_id)
+        stmt = (
+            _member_query(event_id)
+            .where(User.id.in_(select(ids.c[0])))
+            .order_by(User.id)
+            .limit(limit)
+        )
+        if after is not None:
+            stmt = stmt.where(User.id > int(after))
+        recs = _member_records(session, session.execute(stmt).all())
+        return [(str(r["user_id"]), r) for r in recs]
+    if entity == "revoked_badge":
+        ids = members_of_event(event_id)
+        stmt = (
+            select(RevokedBadge.badge_id, RevokedBadge.user_id)
+            .where(RevokedBadge.user_id.in_(select(ids.c[0])))
+            .order_by(RevokedBadge.badge_id)
+            .limit(limit)
+        )
+        if after is not None:
+            stmt = stmt.where(RevokedBadge.badge_id > after)
+        return [(b, {"badge_id": b, "user_id": u}) for b, u in session.execute(stmt)]
+    if entity == "session_access":
+        stmt = (
+            select(
+                SessionAccess.participant_id,
+                SessionAccess.session_id,
+                SessionAccess.payment_status,
+                SessionAccess.has_access,
+            )
+            .join(EventSession, EventSession.id == SessionAccess.session_id)
+            .where(EventSession.event_id == event_id)
+            .order_by(SessionAccess.participant_id, SessionAccess.session_id)
+            .limit(limit)
+        )
+        if after is not None:
+            pid, _, sid = after.partition(":")
+            p, s = uuid.UUID(pid), uuid.UUID(sid)
+            stmt = stmt.where(
+                or_(
+                    SessionAccess.participant_id > p,
+                    and_(SessionAccess.participant_id == p, SessionAccess.session_id > s),
+                )
+            )
+        return [
+            (
+                access_key(p, s),
+                {
+                    "participant_id": str(p),
+                    "session_id": str(s),
+                    "payment_status": st,
+                    "has_access": ha,
+                },
+            )
+            for p, s, st, ha in session.execute(stmt)
+        ]
+    raise ValueError(entity)

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, event, func, insert, or_, select, text, union
+from sqlalchemy import and_, event, func, insert, inspect, or_, select, text, union
 from sqlalchemy.orm import Session, UOWTransaction
 
 from server.models import (
@@ -53,6 +53,8 @@ class Marks:
     rooms: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
     sessions: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
     members: set[tuple[uuid.UUID, int]] = field(default_factory=set)
+    #: members who joined or left (their revoked badges come or go with them)
+    moved: set[tuple[uuid.UUID, int]] = field(default_factory=set)
     users: set[int] = field(default_factory=set)  # every event of the user
     revoked: set[tuple[str, int]] = field(default_factory=set)
     accesses: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)  # (part, session)
@@ -101,8 +103,27 @@ def _mark(session: Session, obj: object, marks: Marks) -> None:
 def _mark_cascades(session: Session, obj: object, marks: Marks) -> None:
     """Rows the database deletes by cascade with ``obj``: mark them while they exist."""
     if isinstance(obj, Room):
-        for sid in session.scalars(select(EventSession.id).where(EventSession.room_id == obj.id)):
-            marks.sessions.add((obj.event_id, sid))
+        room_sessions = list(
+            session.scalars(select(EventSession.id).where(EventSession.room_id == obj.id))
+        )
+        marks.sessions.update((obj.event_id, sid) for sid in room_sessions)
+        if room_sessions:
+            rows = session.execute(
+                select(SessionAccess.participant_id, SessionAccess.session_id).where(
+                    SessionAccess.session_id.in_(room_sessions)
+                )
+            )
+            marks.accesses.update((p, s) for p, s in rows)
+        # participants allowed in this room: their allowed_room_ids change
+        for uid in session.scalars(
+            select(Participant.user_id)
+            .join(
+                participant_allowed_rooms,
+                participant_allowed_rooms.c.participant_id == Participant.id,
+            )
+            .where(participant_allowed_rooms.c.room_id == obj.id)
+        ):
+            marks.members.add((obj.event_id, uid))
     if isinstance(obj, Participant | EventSession):
         column = (
             SessionAccess.participant_id
@@ -127,6 +148,8 @@ def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) ->
     for obj in list(session.deleted):
         _mark_cascades(session, obj, marks)
         _mark(session, obj, marks)
+        if isinstance(obj, UserEventAssignment | Participant):
+            marks.moved.add((obj.event_id, obj.user_id))
 
 
 @event.listens_for(Session, "after_flush")
@@ -137,6 +160,14 @@ def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
     marks = _marks(session)
     for obj in touched:
         _mark(session, obj, marks)
+        if isinstance(obj, UserEventAssignment | Participant) and (
+            obj in session.new
+            or (
+                isinstance(obj, UserEventAssignment)
+                and inspect(obj).attrs.is_active.history.has_changes()
+            )
+        ):
+            marks.moved.add((obj.event_id, obj.user_id))
 
 
 @event.listens_for(Session, "before_commit")
@@ -287,6 +318,18 @@ def _events_of_users(session: Session, user_ids: list[int]) -> dict[int, set[uui
     return found
 
 
+def _revoked_of_users(session: Session, user_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    for chunk in _chunks(user_ids):
+        for badge_id, uid in session.execute(
+            select(RevokedBadge.badge_id, RevokedBadge.user_id).where(
+                RevokedBadge.user_id.in_(chunk)
+            )
+        ):
+            found[uid].append(badge_id)
+    return found
+
+
 def _resolve(session: Session, marks: Marks) -> Iterator[Record]:
     """Turn marks into change_log rows: current records, or tombstones."""
 
@@ -317,16 +360,26 @@ def _resolve(session: Session, marks: Marks) -> Iterator[Record]:
     for uid in marks.users:
         for eid in user_events.get(uid, ()):
             members[eid].add(uid)
+    revoked_of = _revoked_of_users(session, sorted({uid for _e, uid in marks.moved}))
+    emitted: set[tuple[uuid.UUID, str]] = set()
     for eid, uids in members.items():
         found = {r["user_id"]: r for r in member_records(session, eid, uids)}
         for uid in sorted(uids):
             yield row(eid, "member", str(uid), found.get(uid))
+            # a person who joins or leaves the event brings or takes their old badges
+            if (eid, uid) not in marks.moved:
+                continue
+            for badge_id in revoked_of.get(uid, ()):
+                data = {"badge_id": badge_id, "user_id": uid} if uid in found else None
+                emitted.add((eid, badge_id))
+                yield row(eid, "revoked_badge", badge_id, data)
 
     for badge_id, uid in marks.revoked:
         still = session.get(RevokedBadge, badge_id)
         data = {"badge_id": badge_id, "user_id": uid} if still else None
         for eid in user_events.get(uid, ()):
-            yield row(eid, "revoked_badge", badge_id, data)
+            if (eid, badge_id) not in emitted:
+                yield row(eid, "revoked_badge", badge_id, data)
 
     if marks.accesses:
         sessions = {sid for _p, sid in marks.accesses}

@@ -9,83 +9,21 @@ decision core's facts by the same code the kiosk uses (``shared.sync``).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from server.changefeed import access_record, member_records
 from server.extensions import db
-from server.models import (
-    EventSession,
-    ExposantScan,
-    Kiosk,
-    RevokedBadge,
-    RoomAccess,
-    SessionAccess,
-)
-from server.serializers import money
+from server.facts import Facts, load_facts
+from server.models import ExposantScan, Kiosk, RoomAccess
 from shared.badge import Badge, parse_badge
-from shared.decision import Place, SessionFacts, Verdict, decide
-from shared.sync import Scan, ScanBatch, ScanResult, person_facts_from_member
+from shared.decision import Place, Verdict, decide
+from shared.sync import Scan, ScanBatch, ScanResult
 
 
-@dataclass
-class _Facts:
-    members: dict[int, dict[str, Any]]
-    revoked: set[str]
-    sessions: dict[uuid.UUID, SessionFacts]
-    accesses: dict[tuple[str, str], dict[str, Any]]
-
-
-def _load_facts(kiosk: Kiosk, scans: list[Scan]) -> _Facts:
-    badges = [b for b in (parse_badge(s.payload) for s in scans) if isinstance(b, Badge)]
-    members = {
-        m["user_id"]: m
-        for m in member_records(db.session, kiosk.event_id, {b.user_id for b in badges})
-    }
-    stale = [b.badge_id for b in badges if members.get(b.user_id, {}).get("badge_id") != b.badge_id]
-    revoked: set[str] = set()
-    if stale:
-        revoked = set(
-            db.session.scalars(
-                select(RevokedBadge.badge_id).where(RevokedBadge.badge_id.in_(stale))
-            )
-        )
-    session_ids = {s.session_id for s in scans if s.session_id is not None}
-    sessions: dict[uuid.UUID, SessionFacts] = {}
-    if session_ids:
-        for row in db.session.scalars(
-            select(EventSession).where(
-                EventSession.id.in_(session_ids), EventSession.event_id == kiosk.event_id
-            )
-        ):
-            sessions[row.id] = SessionFacts(
-                id=str(row.id),
-                room_id=str(row.room_id),
-                title=row.title,
-                is_paid=row.is_paid,
-                price=money(row.price),
-            )
-    participant_ids = [
-        uuid.UUID(m["participant_id"]) for m in members.values() if m.get("participant_id")
-    ]
-    accesses: dict[tuple[str, str], dict[str, Any]] = {}
-    paid = [sid for sid, s in sessions.items() if s.is_paid]
-    if paid and participant_ids:
-        for sa in db.session.scalars(
-            select(SessionAccess).where(
-                SessionAccess.session_id.in_(paid),
-                SessionAccess.participant_id.in_(participant_ids),
-            )
-        ):
-            accesses[(str(sa.participant_id), str(sa.session_id))] = access_record(sa)
-    return _Facts(members, revoked, sessions, accesses)
-
-
-def server_verdict(kiosk: Kiosk, scan: Scan, facts: _Facts) -> Verdict:
+def server_verdict(kiosk: Kiosk, scan: Scan, facts: Facts) -> Verdict:
     """What the server's data says of this scan, at this kiosk's place."""
     badge = parse_badge(scan.payload)
     session = facts.sessions.get(scan.session_id) if scan.session_id else None
@@ -96,13 +34,7 @@ def server_verdict(kiosk: Kiosk, scan: Scan, facts: _Facts) -> Verdict:
         session_id=str(scan.session_id) if scan.session_id else None,
         session=session,
     )
-    person = None
-    if isinstance(badge, Badge) and badge.user_id in facts.members:
-        member = facts.members[badge.user_id]
-        pid = member.get("participant_id")
-        access = facts.accesses.get((pid, session.id)) if pid and session else None
-        revoked = frozenset({badge.badge_id}) if badge.badge_id in facts.revoked else frozenset()
-        person = person_facts_from_member(member, revoked, access)
+    person = facts.person(badge, session) if isinstance(badge, Badge) else None
     return decide(badge, place, person, scan.scanned_at)
 
 
@@ -137,6 +69,10 @@ def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResul
         refusal = _refusal(kiosk, scan)
         if refusal is not None:
             results[scan.client_id] = ScanResult(str(scan.client_id), "rejected", refusal)
+        elif scan.client_id in existing and existing[scan.client_id].kiosk_id != kiosk.id:
+            results[scan.client_id] = ScanResult(
+                str(scan.client_id), "rejected", "this scan id belongs to another kiosk"
+            )
         elif scan.client_id in existing:
             row = existing[scan.client_id]
             if isinstance(row, ExposantScan) and scan.notes is not None and row.notes != scan.notes:
@@ -147,7 +83,15 @@ def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResul
         else:
             fresh.append(scan)
 
-    facts = _load_facts(kiosk, fresh) if fresh else None
+    facts = (
+        load_facts(
+            kiosk.event_id,
+            [b for b in (parse_badge(s.payload) for s in fresh) if isinstance(b, Badge)],
+            {s.session_id for s in fresh if s.session_id is not None},
+        )
+        if fresh
+        else None
+    )
     rows: list[dict[str, Any]] = []
     for scan in fresh:
         assert facts is not None
@@ -162,9 +106,7 @@ def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResul
     return [results[s.client_id] for s in batch.scans]
 
 
-def _row(
-    kiosk: Kiosk, scan: Scan, verdict: Verdict, facts: _Facts, now: datetime
-) -> dict[str, Any]:
+def _row(kiosk: Kiosk, scan: Scan, verdict: Verdict, facts: Facts, now: datetime) -> dict[str, Any]:
     badge = parse_badge(scan.payload)
     user_id = badge.user_id if isinstance(badge, Badge) else None
     badge_id = badge.badge_id if isinstance(badge, Badge) else None

@@ -10,9 +10,9 @@ Order of checks (the seed's, with input checks first):
 1. the payload is a badge (``invalid_badge``, 400);
 2. the session asked for exists in this event (``session_not_found``, 404)
    and is held in this room (``session_not_in_room``, 400);
-3. the user exists (``unknown_user``, 404), is active (``account_disabled``,
-   403) and the badge is theirs: a reissued badge is ``revoked_badge`` (403),
-   one never issued ``unknown_badge`` (404);
+3. the badge's user is a person of the place's event (``not_in_event``, 403),
+   is active (``account_disabled``, 403) and the badge is theirs: a reissued
+   badge is ``revoked_badge`` (403), one never issued ``unknown_badge`` (404);
 4. event: an active assignment in the place's event (``not_in_event``, 403);
 5. room: staff pass on their assignment; participants and exposants need
    their participant record (``participant_not_found``, 404) and the room in
@@ -21,6 +21,11 @@ Order of checks (the seed's, with input checks first):
 6. paid session: a paid access (``payment_required``, 402).
 
 In booth mode (an exposant scanning a visitor) only checks 1, 3 and 4 apply.
+
+A user who is not a person of the event (no assignment, no participant
+record) is ``not_in_event`` whether or not the account exists elsewhere: a
+door must not learn who holds accounts in other events, and a kiosk, which
+holds only its own event's people, could not tell the two apart.
 """
 
 from __future__ import annotations
@@ -42,7 +47,6 @@ class Reason(StrEnum):
     INVALID_BADGE = "invalid_badge"
     SESSION_NOT_FOUND = "session_not_found"
     SESSION_NOT_IN_ROOM = "session_not_in_room"
-    UNKNOWN_USER = "unknown_user"
     ACCOUNT_DISABLED = "account_disabled"
     REVOKED_BADGE = "revoked_badge"
     UNKNOWN_BADGE = "unknown_badge"
@@ -58,7 +62,6 @@ HTTP_STATUS: dict[Reason, int] = {
     Reason.INVALID_BADGE: 400,
     Reason.SESSION_NOT_FOUND: 404,
     Reason.SESSION_NOT_IN_ROOM: 400,
-    Reason.UNKNOWN_USER: 404,
     Reason.ACCOUNT_DISABLED: 403,
     Reason.REVOKED_BADGE: 403,
     Reason.UNKNOWN_BADGE: 404,
@@ -74,7 +77,6 @@ MESSAGES: dict[Reason, str] = {
     Reason.INVALID_BADGE: "Invalid QR code format",
     Reason.SESSION_NOT_FOUND: "Session not found in this event",
     Reason.SESSION_NOT_IN_ROOM: "This session does not take place in this room",
-    Reason.UNKNOWN_USER: "User not found",
     Reason.ACCOUNT_DISABLED: "This user account is disabled",
     Reason.REVOKED_BADGE: "This badge has been replaced and is no longer valid",
     Reason.UNKNOWN_BADGE: "This badge was never issued",
@@ -115,7 +117,11 @@ class SessionAccessFacts:
 
 @dataclass(frozen=True, slots=True)
 class PersonFacts:
-    """What the store knows of the badge's user, in the place's event."""
+    """What the store knows of the badge's user, in the place's event.
+
+    Only people of the event have facts: an assignment (active or not) or a
+    participant record there.
+    """
 
     user_id: int
     name: str
@@ -207,7 +213,7 @@ def decide(
             return verdict(Reason.SESSION_NOT_IN_ROOM)
 
     if person is None:
-        return verdict(Reason.UNKNOWN_USER)
+        return verdict(Reason.NOT_IN_EVENT)
     if not person.is_active:
         return verdict(Reason.ACCOUNT_DISABLED)
     if person.badge_id != badge.badge_id:

@@ -56,7 +56,9 @@ def changes() -> ResponseReturnValue:
     kind, seq, index, last_key = _parse_cursor(request.args.get("cursor", "0"))
     pruned = db.session.scalar(select(SyncState.pruned_through_seq)) or 0
     reset = False
-    if kind == "start" or (kind == "delta" and seq < pruned):
+    # a cursor the server no longer holds, or one from the future (a restored
+    # database): start again from a snapshot rather than skip anything
+    if kind == "start" or (kind == "delta" and (seq < pruned or seq > latest_seq(db.session))):
         kind, seq, index, last_key, reset = "snapshot", latest_seq(db.session), 0, None, True
 
     out: list[dict[str, Any]] = []

@@ -26,7 +26,9 @@ class User(db.Model):
     is_staff: Mapped[bool] = mapped_column(default=False)
     date_joined: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    profile: Mapped[UserProfile | None] = relationship(back_populates="user", uselist=False)
+    profile: Mapped[UserProfile | None] = relationship(
+        back_populates="user", uselist=False, cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def full_name(self) -> str:

@@ -152,9 +152,10 @@ def test_session_not_in_room() -> None:
     assert verdict.room_id == ROOM
 
 
-def test_unknown_user_no_record() -> None:
+def test_person_unknown_to_the_event_is_not_in_event() -> None:
+    """No facts (no account, or an account of another event only): not_in_event."""
     verdict = decide(BADGE, door(), None, NOW)
-    assert_verdict(verdict, Reason.UNKNOWN_USER, 404)
+    assert_verdict(verdict, Reason.NOT_IN_EVENT, 403)
     assert verdict.user_id == 15
     assert verdict.badge_id == BADGE.badge_id
     assert verdict.name is None
@@ -162,17 +163,17 @@ def test_unknown_user_no_record() -> None:
     assert verdict.role is None
 
 
-def test_unknown_user_record_of_someone_else() -> None:
+def test_record_of_someone_else_is_no_record() -> None:
     other = person(user_id=16, badge_id=BADGE.badge_id)
     verdict = decide(BADGE, door(), other, NOW)
-    assert_verdict(verdict, Reason.UNKNOWN_USER, 404)
+    assert_verdict(verdict, Reason.NOT_IN_EVENT, 403)
     assert verdict.user_id == 15
 
 
-def test_unknown_user_verdict_does_not_leak_another_persons_identity() -> None:
+def test_verdict_does_not_leak_another_persons_identity() -> None:
     other = person(user_id=16, name="Someone Else", email="else@example.com")
     verdict = decide(BADGE, door(), other, NOW)
-    assert verdict.reason is Reason.UNKNOWN_USER
+    assert verdict.reason is Reason.NOT_IN_EVENT
     assert verdict.name is None
     assert verdict.email is None
     assert verdict.role is None
@@ -245,7 +246,6 @@ def test_every_reason_is_tested_above() -> None:
         Reason.INVALID_BADGE: test_invalid_badge,
         Reason.SESSION_NOT_FOUND: test_session_not_found,
         Reason.SESSION_NOT_IN_ROOM: test_session_not_in_room,
-        Reason.UNKNOWN_USER: test_unknown_user_no_record,
         Reason.ACCOUNT_DISABLED: test_account_disabled,
         Reason.REVOKED_BADGE: test_revoked_badge,
         Reason.UNKNOWN_BADGE: test_unknown_badge,
@@ -266,7 +266,6 @@ EXPECTED_HTTP = {
     "room_not_allowed": 403,
     "revoked_badge": 403,
     "account_disabled": 403,
-    "unknown_user": 404,
     "unknown_badge": 404,
     "participant_not_found": 404,
     "session_not_found": 404,
@@ -336,8 +335,8 @@ def test_messages_cover_every_reason() -> None:
             BADGE,
             door(),
             person(user_id=16, is_active=False),
-            Reason.UNKNOWN_USER,
-            id="unknown-user-before-account-disabled",
+            Reason.NOT_IN_EVENT,
+            id="stranger-before-account-disabled",
         ),
         pytest.param(
             OLD_BADGE,
@@ -575,7 +574,7 @@ def test_booth_skips_session_and_payment_checks() -> None:
         pytest.param(OLD_BADGE, person(), Reason.REVOKED_BADGE, id="revoked"),
         pytest.param(FORGED_BADGE, person(), Reason.UNKNOWN_BADGE, id="unknown-badge"),
         pytest.param(BADGE, person(is_active=False), Reason.ACCOUNT_DISABLED, id="disabled"),
-        pytest.param(BADGE, None, Reason.UNKNOWN_USER, id="unknown-user"),
+        pytest.param(BADGE, None, Reason.NOT_IN_EVENT, id="stranger"),
         pytest.param(BadgeError("bad"), None, Reason.INVALID_BADGE, id="invalid-badge"),
     ],
 )

@@ -13,9 +13,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Uuid, bindparam, select
 
-from server.changefeed import access_record, member_records
+from server.changefeed import member_records
 from server.extensions import db
 from server.models import EventSession, RevokedBadge, SessionAccess
 from server.serializers import money
@@ -41,33 +41,48 @@ class Facts:
         return person_facts_from_member(member, revoked, access)
 
 
+_REVOKED = select(RevokedBadge.badge_id).where(
+    RevokedBadge.badge_id.in_(bindparam("badge_ids", expanding=True))
+)
+_SESSIONS = select(
+    EventSession.id,
+    EventSession.room_id,
+    EventSession.title,
+    EventSession.is_paid,
+    EventSession.price,
+).where(
+    EventSession.id.in_(bindparam("session_ids", expanding=True)),
+    EventSession.event_id == bindparam("event_id", type_=Uuid()),
+)
+_ACCESSES = select(
+    SessionAccess.participant_id,
+    SessionAccess.session_id,
+    SessionAccess.payment_status,
+    SessionAccess.has_access,
+).where(
+    SessionAccess.session_id.in_(bindparam("session_ids", expanding=True)),
+    SessionAccess.participant_id.in_(bindparam("pids", expanding=True)),
+)
+
+
 def load_facts(
     event_id: uuid.UUID, badges: Collection[Badge], session_ids: Collection[uuid.UUID]
 ) -> Facts:
+    """Facts for these badges and sessions in one event (Core statements built once)."""
+    conn = db.session.connection()
     members = {
         m["user_id"]: m for m in member_records(db.session, event_id, {b.user_id for b in badges})
     }
     stale = [b.badge_id for b in badges if members.get(b.user_id, {}).get("badge_id") != b.badge_id]
     revoked: set[str] = set()
     if stale:
-        revoked = set(
-            db.session.scalars(
-                select(RevokedBadge.badge_id).where(RevokedBadge.badge_id.in_(stale))
-            )
-        )
+        revoked = set(conn.execute(_REVOKED, {"badge_ids": stale}).scalars())
     sessions: dict[uuid.UUID, SessionFacts] = {}
     if session_ids:
-        for row in db.session.scalars(
-            select(EventSession).where(
-                EventSession.id.in_(session_ids), EventSession.event_id == event_id
-            )
-        ):
-            sessions[row.id] = SessionFacts(
-                id=str(row.id),
-                room_id=str(row.room_id),
-                title=row.title,
-                is_paid=row.is_paid,
-                price=money(row.price),
+        params = {"session_ids": list(session_ids), "event_id": event_id}
+        for sid, room_id, title, is_paid, price in conn.execute(_SESSIONS, params):
+            sessions[sid] = SessionFacts(
+                id=str(sid), room_id=str(room_id), title=title, is_paid=is_paid, price=money(price)
             )
     participant_ids = [
         uuid.UUID(m["participant_id"]) for m in members.values() if m.get("participant_id")
@@ -75,11 +90,12 @@ def load_facts(
     accesses: dict[tuple[str, str], dict[str, Any]] = {}
     paid = [sid for sid, s in sessions.items() if s.is_paid]
     if paid and participant_ids:
-        for sa in db.session.scalars(
-            select(SessionAccess).where(
-                SessionAccess.session_id.in_(paid),
-                SessionAccess.participant_id.in_(participant_ids),
-            )
-        ):
-            accesses[(str(sa.participant_id), str(sa.session_id))] = access_record(sa)
+        params = {"session_ids": paid, "pids": participant_ids}
+        for pid, sid, status, has_access in conn.execute(_ACCESSES, params):
+            accesses[(str(pid), str(sid))] = {
+                "participant_id": str(pid),
+                "session_id": str(sid),
+                "payment_status": status,
+                "has_access": has_access,
+            }
     return Facts(members, revoked, sessions, accesses)

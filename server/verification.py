@@ -12,28 +12,55 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Uuid, bindparam, insert, select
+
 from server.extensions import db
 from server.facts import load_facts
-from server.models import Room, RoomAccess, User
+from server.models import Room, RoomAccess
 from shared.badge import Badge, BadgeError
 from shared.decision import PersonFacts, Place, Verdict, decide
 
 
 @dataclass(frozen=True, slots=True)
+class DoorPlace:
+    """The few room columns a verification needs."""
+
+    id: uuid.UUID
+    event_id: uuid.UUID
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     verdict: Verdict
-    access: RoomAccess
+    access_id: uuid.UUID
+    access_time: datetime
     person: PersonFacts | None
 
 
+_ROOM = select(Room.id, Room.event_id, Room.name).where(
+    Room.id == bindparam("room_id", type_=Uuid())
+)
+_LOG = insert(RoomAccess.__table__)
+
+
+def door_place(room_id: uuid.UUID) -> DoorPlace | None:
+    row = db.session.connection().execute(_ROOM, {"room_id": room_id}).first()
+    return DoorPlace(*row) if row else None
+
+
 def verify_at_door(
-    room: Room,
+    room: DoorPlace,
     badge: Badge | BadgeError,
     session_id: uuid.UUID | None,
-    verified_by: User | None,
+    verified_by_id: int | None,
     now: datetime,
 ) -> Outcome:
-    """Decide a scan at ``room``'s door and log it (not committed)."""
+    """Decide a scan at ``room``'s door and log it (not committed).
+
+    The log row is written with a Core insert: it is not a kiosk record, so it
+    needs none of the ORM's unit of work.
+    """
     badges = [badge] if isinstance(badge, Badge) else []
     facts = load_facts(room.event_id, badges, [session_id] if session_id else [])
     session = facts.sessions.get(session_id) if session_id else None
@@ -46,22 +73,26 @@ def verify_at_door(
     )
     person = facts.person(badge, session) if isinstance(badge, Badge) else None
     verdict = decide(badge, place, person, now)
-    access = RoomAccess(
-        id=uuid.uuid4(),
-        event_id=room.event_id,
-        room_id=room.id,
-        session_id=uuid.UUID(session.id) if session else None,
-        participant_id=uuid.UUID(person.participant_id)
-        if person and person.participant_id
-        else None,
-        user_id=badge.user_id if isinstance(badge, Badge) else None,
-        badge_id=badge.badge_id if isinstance(badge, Badge) else None,
-        status=verdict.status,
-        reason=verdict.reason.value,
-        server_status=verdict.status,
-        server_reason=verdict.reason.value,
-        access_time=now,
-        verified_by_id=verified_by.id if verified_by else None,
+    access_id = uuid.uuid4()
+    db.session.connection().execute(
+        _LOG,
+        {
+            "id": access_id,
+            "event_id": room.event_id,
+            "room_id": room.id,
+            "session_id": uuid.UUID(session.id) if session else None,
+            "participant_id": uuid.UUID(person.participant_id)
+            if person and person.participant_id
+            else None,
+            "user_id": badge.user_id if isinstance(badge, Badge) else None,
+            "badge_id": badge.badge_id if isinstance(badge, Badge) else None,
+            "status": verdict.status,
+            "reason": verdict.reason.value,
+            "server_status": verdict.status,
+            "server_reason": verdict.reason.value,
+            "access_time": now,
+            "verified_by_id": verified_by_id,
+            "decided_offline": False,
+        },
     )
-    db.session.add(access)
-    return Outcome(verdict=verdict, access=access, person=person)
+    return Outcome(verdict=verdict, access_id=access_id, access_time=now, person=person)

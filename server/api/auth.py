@@ -295,7 +295,7 @@ def logout() -> ResponseReturnValue:
         refresh = tokens.decode(raw, "refresh")
     except tokens.TokenError as exc:
         raise validation_error("refresh", str(exc)) from None
-    if refresh.user_id != identity.user.id:
+    if refresh.user_id != identity.user_id:
         raise validation_error("refresh", "This refresh token belongs to another user")
     _revoke(refresh)
     _revoke(identity.claims)

@@ -146,7 +146,7 @@ def create_kiosk() -> ResponseReturnValue:
         pinned_session_id=pinned,
         provisioning_code_hash=code_hash,
         code_expires_at=utcnow() + CODE_LIFETIME,
-        created_by_id=identity.user.id,
+        created_by_id=identity.user_id,
     )
     db.session.add(kiosk)
     db.session.flush()

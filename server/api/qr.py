@@ -13,14 +13,13 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from server.api.rooms import room_in_event
 from server.auth.permissions import CAN_VERIFY, IS_GESTIONNAIRE, current_identity, require_auth
 from server.badges import ensure_profile, reissue_badge
 from server.errors import APIError, validation_error
 from server.extensions import db
 from server.models import User, UserEventAssignment
 from server.validation import REQUIRED, json_body, parse_uuid
-from server.verification import Outcome, verify_at_door
+from server.verification import Outcome, door_place, verify_at_door
 from shared.badge import parse_badge
 from shared.decision import Reason
 from shared.timefmt import iso, utcnow
@@ -52,8 +51,8 @@ def _verify_body(outcome: Outcome, room_name: str) -> dict[str, Any]:
     if v.session_title is not None:
         body["session"] = {"id": v.session_id, "title": v.session_title, "price": v.session_price}
     body["access"] = {
-        "id": str(outcome.access.id),
-        "accessed_at": iso(outcome.access.access_time),
+        "id": str(outcome.access_id),
+        "accessed_at": iso(outcome.access_time),
         "room_name": room_name,
     }
     return body
@@ -71,8 +70,10 @@ def verify_access(room_id: uuid.UUID) -> ResponseReturnValue:
         raw = json.dumps(raw)
     session_raw = data.get("session")
     session_id = None if session_raw in (None, "") else parse_uuid(session_raw, "session")
-    room = room_in_event(room_id)
-    outcome = verify_at_door(room, parse_badge(raw), session_id, identity.user, utcnow())
+    room = door_place(room_id)
+    if room is None or room.event_id != identity.event_id:
+        raise APIError(404, "Room not found")
+    outcome = verify_at_door(room, parse_badge(raw), session_id, identity.user_id, utcnow())
     body = _verify_body(outcome, room.name)
     db.session.commit()
     return jsonify(body), outcome.verdict.http_status

@@ -118,7 +118,7 @@ def my_room_statistics() -> ResponseReturnValue:
     room_id = db.session.scalar(
         select(RoomAssignment.room_id)
         .where(
-            RoomAssignment.user_id == identity.user.id,
+            RoomAssignment.user_id == identity.user_id,
             RoomAssignment.event_id == identity.event_id,
             RoomAssignment.is_active.is_(True),
             RoomAssignment.start_time <= now,

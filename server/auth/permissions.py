@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from flask import g, request
-from sqlalchemy import and_, select
+from sqlalchemy import Uuid, and_, bindparam, select
 
 from server.auth.tokens import TokenClaims, TokenError, TokenType, decode
 from server.errors import APIError
@@ -37,19 +37,31 @@ CAN_VERIFY: frozenset[str] = IS_GESTIONNAIRE | IS_CONTROLLER
 NO_EVENT_CONTEXT = "No event context found. Please select an event first."
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Identity:
-    user: User
+    """Who is calling: checked with one Core query; ORM objects loaded on demand."""
+
+    user_id: int
     claims: TokenClaims
-    assignment: UserEventAssignment | None
+    role: str | None
+    assignment_id: uuid.UUID | None
 
     @property
     def event_id(self) -> uuid.UUID | None:
         return self.claims.event_id
 
-    @property
-    def role(self) -> str | None:
-        return self.assignment.role if self.assignment else None
+    @functools.cached_property
+    def user(self) -> User:
+        user = db.session.get(User, self.user_id)
+        if user is None:  # deleted since the request began
+            raise APIError(401, "User not found or inactive", code="token_not_valid")
+        return user
+
+    @functools.cached_property
+    def assignment(self) -> UserEventAssignment | None:
+        if self.assignment_id is None:
+            return None
+        return db.session.get(UserEventAssignment, self.assignment_id)
 
     def has(self, roles: frozenset[str]) -> bool:
         return self.role is not None and self.role in roles
@@ -70,37 +82,55 @@ def bearer_token() -> str:
     return token.strip()
 
 
+# Built once: the request only binds parameters (this runs on every request).
+_AUTH_QUERY = (
+    select(
+        User.id,
+        User.is_active,
+        UserEventAssignment.id,
+        UserEventAssignment.role,
+        Event.is_active,
+        RevokedToken.jti,
+    )
+    .select_from(User)
+    .outerjoin(
+        UserEventAssignment,
+        and_(
+            UserEventAssignment.user_id == User.id,
+            UserEventAssignment.event_id == bindparam("event_id", type_=Uuid()),
+            UserEventAssignment.is_active.is_(True),
+        ),
+    )
+    .outerjoin(RevokedToken, RevokedToken.jti == bindparam("jti"))
+    .outerjoin(Event, Event.id == UserEventAssignment.event_id)
+    .where(User.id == bindparam("user_id"))
+)
+
+
 def authenticate(token: str, token_types: tuple[TokenType, ...] = ("access",)) -> Identity:
-    """Check a token and load its user and active assignment in one query."""
+    """Check a token and its user's active assignment in the token's event: one query."""
     try:
         claims = decode(token, token_types)
     except TokenError as exc:
         raise APIError(401, str(exc), code="token_not_valid") from None
-    stmt = (
-        select(User, UserEventAssignment, RevokedToken.jti, Event.is_active)
-        .outerjoin(
-            UserEventAssignment,
-            and_(
-                UserEventAssignment.user_id == User.id,
-                UserEventAssignment.event_id == claims.event_id,
-                UserEventAssignment.is_active.is_(True),
-            ),
+    row = (
+        db.session.connection()
+        .execute(
+            _AUTH_QUERY,
+            {"user_id": claims.user_id, "event_id": claims.event_id, "jti": claims.jti},
         )
-        .outerjoin(RevokedToken, RevokedToken.jti == claims.jti)
-        .outerjoin(Event, Event.id == UserEventAssignment.event_id)
-        .where(User.id == claims.user_id)
+        .first()
     )
-    row = db.session.execute(stmt).first()
-    if row is None or not row[0].is_active:
+    if row is None or not row[1]:
         raise APIError(401, "User not found or inactive", code="token_not_valid")
-    user, assignment, revoked, event_active = row
+    user_id, _active, assignment_id, role, event_active, revoked = row
     if revoked is not None:
         raise APIError(401, "Token has been revoked", code="token_not_valid")
-    if claims.event_id is not None and assignment is None:
+    if claims.event_id is not None and assignment_id is None:
         raise APIError(403, "You no longer have a role in this event")
-    if assignment is not None and not event_active:
+    if assignment_id is not None and not event_active:
         raise APIError(403, "This event is no longer active")
-    return Identity(user=user, claims=claims, assignment=assignment)
+    return Identity(user_id=user_id, claims=claims, role=role, assignment_id=assignment_id)
 
 
 def current_identity() -> Identity:
@@ -141,4 +171,4 @@ def is_annonce_owner(identity: Identity, created_by_id: int | None, event_id: An
     """IsAnnonceOwner: the author, or a gestionnaire of the announcement's event."""
     if event_id != identity.event_id:
         return False
-    return created_by_id == identity.user.id or identity.has(IS_GESTIONNAIRE)
+    return created_by_id == identity.user_id or identity.has(IS_GESTIONNAIRE)

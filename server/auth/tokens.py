@@ -7,6 +7,7 @@ is accepted, so ``alg: none`` and algorithm-confusion tokens are refused.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -67,23 +68,20 @@ def issue_pair(user_id: int, event_id: uuid.UUID | None, role: str | None) -> di
     }
 
 
-def decode(token: str, expected: TokenType | tuple[TokenType, ...]) -> TokenClaims:
-    """Verify signature, expiry and type; raise :class:`TokenError` otherwise."""
-    allowed = (expected,) if isinstance(expected, str) else expected
+def _verify(token: str, key: str) -> TokenClaims:
+    """Signature and claims of a token, expiry aside (checked on every use)."""
     try:
         data = jwt.decode(
             token,
-            current_app.config["JWT_SECRET_KEY"],
+            key,
             algorithms=[ALGORITHM],
-            options={"require": _REQUIRED_CLAIMS},
+            options={"require": _REQUIRED_CLAIMS, "verify_exp": False},
         )
-    except jwt.ExpiredSignatureError:
-        raise TokenError("Token has expired") from None
     except jwt.PyJWTError:
         raise TokenError("Token is invalid") from None
     token_type = data.get("type")
-    if token_type not in allowed:
-        raise TokenError(f"A {'/'.join(allowed)} token is required, got {token_type!r}")
+    if token_type not in ("access", "refresh", "temp"):
+        raise TokenError("Token is invalid")
     try:
         user_id = int(data["sub"])
         if not 0 < user_id <= MAX_USER_ID:
@@ -95,6 +93,25 @@ def decode(token: str, expected: TokenType | tuple[TokenType, ...]) -> TokenClai
             raise ValueError("role")
         jti = str(data["jti"])
         expires_at = datetime.fromtimestamp(int(data["exp"]), tz=utcnow().tzinfo)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, OSError):
         raise TokenError("Token is invalid") from None
     return TokenClaims(user_id, event_id, role, token_type, jti, expires_at)
+
+
+# A scanner sends the same token with every scan: verifying its signature once
+# per process is enough (the result for the same string and key never
+# changes). Expiry and revocation are still checked on every request.
+_verify_cached = functools.lru_cache(maxsize=4096)(_verify)
+
+
+def decode(token: str, expected: TokenType | tuple[TokenType, ...]) -> TokenClaims:
+    """Verify signature, expiry and type; raise :class:`TokenError` otherwise."""
+    allowed = (expected,) if isinstance(expected, str) else expected
+    if len(token) > 4096:
+        raise TokenError("Token is invalid")
+    claims = _verify_cached(token, current_app.config["JWT_SECRET_KEY"])
+    if claims.expires_at <= utcnow():
+        raise TokenError("Token has expired")
+    if claims.type not in allowed:
+        raise TokenError(f"A {'/'.join(allowed)} token is required, got {claims.type!r}")
+    return claims

@@ -378,5 +378,5 @@ def test_query_count_is_fixed_whatever_the_event_size(
     _add_participants(app, world.event_id, 300)
     large = run()
     assert small == large
-    # auth, room, session, person, allowed rooms, session access, insert
-    assert large <= 7
+    # auth, room, member (with allowed rooms), session, session access, insert
+    assert large == 6

@@ -117,4 +117,3 @@ def test_concurrent_writers_never_make_the_feed_skip(
     assert sorted(rooms_seen) == sorted(created)  # every change, exactly once
     seqs = [c["seq"] for c in seen]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
-

@@ -1,0 +1,471 @@
+"""``badgegate-kiosk``: provision a kiosk, sync it, check badges, run a scanner.
+
+Exit codes: 0 done, 1 error (not provisioned, refused, bad usage), 2 offline
+(the server could not be reached), 3 revoked (the server refused this kiosk).
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import json
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+import click
+import platformdirs
+
+from kiosk.client import Offline, ProtocolError, SyncClient, Timeout
+from kiosk.decide import record_scan
+from kiosk.store import KioskStore
+from kiosk.sync import Syncer, SyncProgress, SyncSummary
+from shared.decision import Verdict
+from shared.sync import Scan
+from shared.timefmt import parse_iso
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_OFFLINE = 2
+EXIT_REVOKED = 3
+EXIT_INTERRUPTED = 130
+
+#: the quick push after a scan: give up fast, the background loop will retry
+QUICK_TIMEOUT: Timeout = (1.0, 2.0)
+#: a scanner that sends no Enter: a payload is complete after this pause
+WEDGE_IDLE_S = 0.3
+#: a line this long without a newline is flushed as a payload (not ours, surely)
+WEDGE_MAX_BUFFER = 64 * 1024
+
+log = logging.getLogger("kiosk")
+
+
+def default_data_dir() -> str:
+    return platformdirs.user_data_dir("badgegate-kiosk")
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    click.echo(f"badgegate-kiosk: {message}", err=True)
+    sys.exit(code)
+
+
+def _exit_code(summary: SyncSummary) -> int:
+    if summary.revoked:
+        return EXIT_REVOKED
+    if not summary.online:
+        return EXIT_OFFLINE
+    return EXIT_OK if summary.ok else EXIT_ERROR
+
+
+def _store(ctx: click.Context) -> KioskStore:
+    obj: dict[str, Any] = ctx.ensure_object(dict)
+    store = obj.get("store")
+    if store is None:
+        store = KioskStore(obj["data_dir"])
+        obj["store"] = store
+        ctx.call_on_close(store.close)
+    return store
+
+
+def _provisioned_store(ctx: click.Context) -> KioskStore:
+    store = _store(ctx)
+    if not store.provisioned:
+        _fail(f"this kiosk is not provisioned (data dir {store.data_dir}); run `provision`")
+    return store
+
+
+def _client(store: KioskStore, timeout: Timeout | None = None) -> SyncClient:
+    server_url = store.get_meta("server_url") or ""
+    token = store.get_meta("device_token")
+    if timeout is None:
+        return SyncClient(server_url, token)
+    return SyncClient(server_url, token, timeout=timeout)
+
+
+class _ProgressLine:
+    """``sync: 45000 records, 9 pages`` on stderr (rewritten in place on a terminal)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.shown = False
+
+    def __call__(self, p: SyncProgress) -> None:
+        text = f"sync: {p.records} records, {p.pages} pages"
+        if p.latest_seq and p.last_seq is not None and not p.reset:
+            text += f" (seq {p.last_seq}/{p.latest_seq})"
+        if self.tty:
+            self.stream.write("\r" + text + "\x1b[K")
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def verdict_json(verdict: Verdict, scan: Scan, latency_ms: float | None = None) -> dict[str, Any]:
+    """The one JSON object printed per verdict."""
+    out: dict[str, Any] = {
+        "time": verdict.decided_at,
+        "status": verdict.status,
+        "reason": verdict.reason.value,
+        "user_id": verdict.user_id,
+        "name": verdict.name,
+        "message": verdict.message,
+        "http_status": verdict.http_status,
+        "room_id": verdict.room_id,
+        "session_id": verdict.session_id,
+        "session_title": verdict.session_title,
+        "client_id": str(scan.client_id),
+        "offline": scan.decided_offline,
+    }
+    if latency_ms is not None:
+        out["latency_ms"] = round(latency_ms, 3)
+    return out
+
+
+def _echo_json(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------------------
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data-dir",
+    envvar="BADGEGATE_KIOSK_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where kiosk.db lives [env BADGEGATE_KIOSK_DIR; default: the user data dir].",
+)
+@click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, verbose: int) -> None:
+    """BadgeGate kiosk: checks badges offline and syncs with the server."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.ensure_object(dict)["data_dir"] = data_dir or Path(default_data_dir())
+
+
+@main.command()
+@click.option(
+    "--server", "server_url", required=True, help="The sync server, e.g. http://host:5000"
+)
+@click.option("--code", help="A one-time provisioning code.")
+@click.option("--email", help="An organizer's email (instead of a code).")
+@click.option("--password", help="Their password (prompted when --email is given without it).")
+@click.option("--room", "room_id", help="The room id of a door kiosk (omit for a booth).")
+@click.option("--name", help="A name for this kiosk.")
+@click.option("--force", is_flag=True, help="Provision even with scans not yet sent.")
+@click.pass_context
+def provision(
+    ctx: click.Context,
+    server_url: str,
+    code: str | None,
+    email: str | None,
+    password: str | None,
+    room_id: str | None,
+    name: str | None,
+    force: bool,
+) -> None:
+    """Register this kiosk with the server, then run a first sync."""
+    if not server_url.startswith(("http://", "https://")):
+        raise click.UsageError("--server must be an http:// or https:// URL")
+    if (code is None) == (email is None):
+        raise click.UsageError("give either --code, or --email (and --password)")
+    if email is not None and password is None:
+        password = click.prompt("Password", hide_input=True, err=True)
+    store = _store(ctx)
+    waiting = store.queue_length()
+    if waiting and not force:
+        _fail(
+            f"{waiting} scans are not yet confirmed by the server: run `sync` first,"
+            " or --force (they stay queued and are sent with the new credential)"
+        )
+    client = SyncClient(server_url)
+    try:
+        answer = client.provision(
+            code=code, email=email, password=password, room_id=room_id, name=name
+        )
+    except Offline as exc:
+        _fail(f"cannot reach the server: {exc}", EXIT_OFFLINE)
+    except ProtocolError as exc:
+        fields = exc.body.get("fields") if isinstance(exc.body, dict) else None
+        _fail(f"the server refused: {exc}" + (f" {fields}" if fields else ""))
+    finally:
+        client.close()
+    kiosk = answer["kiosk"]
+    event = answer.get("event") if isinstance(answer.get("event"), dict) else {}
+    store.provision(server_url, answer["device_token"], kiosk, event)
+    place = (
+        f"door of {kiosk.get('room_name') or kiosk.get('room_id')}"
+        if kiosk.get("mode") != "booth"
+        else "booth"
+    )
+    click.echo(
+        f"provisioned kiosk {kiosk.get('name') or kiosk.get('id')} ({place})"
+        f" for {(event or {}).get('name') or kiosk.get('event_id')}"
+    )
+    progress = _ProgressLine()
+    with _client(store) as sync_client:
+        summary = Syncer(store, sync_client, progress).sync_once()
+    progress.done()
+    click.echo(summary.line())
+    sys.exit(_exit_code(summary))
+
+
+@main.command()
+@click.pass_context
+def sync(ctx: click.Context) -> None:
+    """Sync once (pull changes, push scans). Exit 0 synced, 2 offline, 3 revoked."""
+    store = _provisioned_store(ctx)
+    progress = _ProgressLine()
+    with _client(store) as client:
+        summary = Syncer(store, client, progress).sync_once()
+    progress.done()
+    click.echo(summary.line())
+    sys.exit(_exit_code(summary))
+
+
+def _data_age(last_sync: str | None, now: datetime | None = None) -> str:
+    when = parse_iso(last_sync) if last_sync else None
+    if when is None:
+        return "aucune donnée synchronisée"
+    local = when.astimezone()
+    today = (now or datetime.now().astimezone()).date()
+    if local.date() == today:
+        return f"données de {local:%H:%M}"
+    return f"données du {local:%d/%m} {local:%H:%M}"
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Online or not, data age, cursor, queue length, rejected scans."""
+    info = _store(ctx).status()
+    info["data_age"] = _data_age(info["last_sync"])
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    if not info["provisioned"]:
+        click.echo("kiosque non provisionné (badgegate-kiosk provision --server URL ...)")
+        return
+    if info["revoked"]:
+        state = "RÉVOQUÉ (le serveur refuse ce kiosque : à provisionner de nouveau)"
+    elif info["online"] is None:
+        state = "jamais synchronisé"
+    else:
+        state = "en ligne" if info["online"] else "hors ligne"
+    place = (
+        "stand (exposant)"
+        if info["mode"] == "booth"
+        else f"porte de {info['room_name'] or info['room_id']}"
+    )
+    counts = info["counts"]
+    lines = [
+        f"kiosque     : {info['kiosk_name'] or info['kiosk_id']}, {place}",
+        f"événement   : {info['event_name'] or info['event_id']}",
+        f"serveur     : {info['server_url']} ({state})",
+        f"données     : {info['data_age']}"
+        f" ({counts['member']} personnes, {counts['session']} sessions)",
+        f"curseur     : {info['cursor']}",
+        f"file        : {info['queue_length']} scans à envoyer, {info['rejected']} rejetés",
+    ]
+    if info["last_error"]:
+        lines.append(f"erreur      : {info['last_error']}")
+    for r in info["rejected_scans"]:
+        lines.append(f"  rejeté {r['client_id']} du {r['scanned_at']}: {r['reject_reason']}")
+    click.echo("\n".join(lines))
+
+
+@main.command()
+@click.argument("payload")
+@click.pass_context
+def verify(ctx: click.Context, payload: str) -> None:
+    """Check one badge payload here and now; print the verdict as JSON and queue the scan."""
+    store = _provisioned_store(ctx)
+    started = time.perf_counter()
+    verdict, scan = record_scan(store, payload)
+    _echo_json(verdict_json(verdict, scan, (time.perf_counter() - started) * 1000))
+    if not store.revoked:
+        with contextlib.suppress(Exception), _client(store, QUICK_TIMEOUT) as client:
+            Syncer(store, client).push_once(QUICK_TIMEOUT)
+
+
+# -- run --wedge -------------------------------------------------------------
+
+
+def _object_end(text: str) -> int:
+    """Index just past the JSON object ``text`` starts with, or -1 if not complete."""
+    depth = 0
+    in_string = escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
+
+
+def split_payloads(buffer: str, final: bool = False) -> tuple[list[str], str]:
+    """Cut complete payloads off ``buffer``: lines (CR or LF ends one; blank ones are
+    ignored), then, in the unterminated rest, complete JSON objects (balanced
+    braces). Returns the payloads and what is left; ``final`` flushes the rest."""
+    payloads: list[str] = []
+    lines = buffer.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    rest = lines.pop()
+    payloads.extend(line.strip() for line in lines if line.strip())
+    while True:
+        rest = rest.lstrip()
+        if not rest.startswith("{"):
+            break
+        end = _object_end(rest)
+        if end == -1:
+            break
+        payloads.append(rest[:end])
+        rest = rest[end:]
+    if rest.strip() and (final or len(rest) > WEDGE_MAX_BUFFER):
+        payloads.append(rest.strip())
+        rest = ""
+    return payloads, rest
+
+
+def _read_chunks(fd: int, chunks: queue.Queue[bytes]) -> None:
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            chunk = b""
+        chunks.put(chunk)
+        if not chunk:
+            return
+
+
+def wedge_payloads(fd: int, idle: float = WEDGE_IDLE_S) -> Iterator[str]:
+    """Badge payloads typed by a keyboard-wedge scanner on ``fd``, until EOF.
+
+    A payload ends with Enter, or is a complete JSON object, or is followed by
+    ``idle`` seconds of silence (a scanner configured without a suffix).
+    """
+    chunks: queue.Queue[bytes] = queue.Queue()
+    threading.Thread(target=_read_chunks, args=(fd, chunks), daemon=True).start()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    buffer = ""
+    while True:
+        try:
+            chunk = chunks.get(timeout=idle if buffer.strip() else 0.5)
+        except queue.Empty:
+            if buffer.strip():  # a pause after an unterminated payload: it is complete
+                yield buffer.strip()
+                buffer = ""
+            continue
+        if not chunk:  # EOF
+            payloads, _ = split_payloads(buffer + decoder.decode(b"", final=True), final=True)
+            yield from payloads
+            return
+        payloads, buffer = split_payloads(buffer + decoder.decode(chunk))
+        yield from payloads
+
+
+@contextlib.contextmanager
+def _raw_terminal(fd: int) -> Iterator[None]:
+    """On a terminal, read keys as typed (no line buffering, no echo): a scanner
+    that sends no Enter still gets its payload read. Ctrl-C still interrupts."""
+    try:
+        import termios
+    except ImportError:  # not POSIX
+        yield
+        return
+    if not os.isatty(fd):
+        yield
+        return
+    saved = termios.tcgetattr(fd)
+    mode = termios.tcgetattr(fd)
+    mode[3] &= ~(termios.ICANON | termios.ECHO)
+    mode[6][termios.VMIN] = 1
+    mode[6][termios.VTIME] = 0
+    termios.tcsetattr(fd, termios.TCSANOW, mode)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+@main.command()
+@click.option("--wedge", is_flag=True, help="Read payloads from a keyboard-wedge scanner (stdin).")
+@click.option("--interval", default=15.0, show_default=True, help="Seconds between syncs.")
+@click.option("--idle", default=WEDGE_IDLE_S, hidden=True, help="Pause that ends a payload (s).")
+@click.pass_context
+def run(ctx: click.Context, wedge: bool, interval: float, idle: float) -> None:
+    """Scan badges: one JSON line per verdict on stdout; sync in the background."""
+    if not wedge:
+        raise click.UsageError("only --wedge (a keyboard-wedge scanner on stdin) is available")
+    store = _provisioned_store(ctx)
+    revoked = store.revoked
+    if revoked:
+        click.echo("revoked: scans are decided and kept, but not sent", err=True)
+    last_online: list[bool | None] = [None]
+
+    def on_summary(summary: SyncSummary) -> None:
+        if summary.online != last_online[0] or summary.revoked:
+            click.echo(summary.line(), err=True)
+            last_online[0] = summary.online
+
+    client = _client(store)
+    syncer = Syncer(store, client, interval=interval, on_summary=on_summary)
+    if not revoked:
+        syncer.start()
+    fd = sys.stdin.fileno()
+    interrupted = False
+    try:
+        with _raw_terminal(fd):
+            for payload in wedge_payloads(fd, idle):
+                started = time.perf_counter()
+                try:
+                    verdict, scan = record_scan(store, payload)
+                except Exception as exc:  # never show a verdict that is not on disk
+                    log.exception("scan not recorded")
+                    _echo_json({"time": None, "status": "error", "reason": "store_error",
+                                "message": str(exc)})  # fmt: skip
+                    continue
+                _echo_json(verdict_json(verdict, scan, (time.perf_counter() - started) * 1000))
+                syncer.nudge()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        syncer.stop(timeout=5.0)
+    if not interrupted and not store.revoked:
+        final = syncer.push_once(QUICK_TIMEOUT)
+        click.echo(f"final push: {final.line()}", err=True)
+    client.close()
+    if interrupted:
+        click.echo("stopped", err=True)
+        sys.exit(EXIT_INTERRUPTED)

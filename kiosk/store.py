@@ -1,0 +1,750 @@
+"""The kiosk's local store: SQLite (stdlib ``sqlite3``) in one file, ``kiosk.db``.
+
+- ``meta``: key/value settings and sync state (credential, place, cursor, ...).
+- one table per synced entity (``shared.sync.ENTITIES``): the record as JSON text
+  keyed by its key, plus the few columns the decision looks records up by.
+- ``outbox``: every scan, durable before its verdict is shown, until the server
+  confirms it (accepted or duplicate); scans the server rejected stay, marked
+  ``rejected`` with the reason, and are never sent again.
+
+WAL journal, ``synchronous=FULL``: a committed scan survives a power cut. A change
+page is committed with ``synchronous=NORMAL`` (atomic, not fsynced: if a power
+cut undoes it, its cursor goes with it and the page is pulled again). Each thread
+gets its own connection (WAL lets the scanning thread read while the sync thread
+applies a page); writes are short transactions (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from shared.sync import ENTITIES, ChangePage, Scan
+from shared.timefmt import as_utc, iso, parse_iso, utcnow
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "kiosk.db"
+SCHEMA_VERSION = 1
+
+#: The meta keys (values are stored as text; see the typed accessors).
+META_KEYS = (
+    "server_url",
+    "device_token",
+    "kiosk_id",
+    "kiosk_name",
+    "event_id",
+    "event_name",
+    "mode",
+    "room_id",
+    "room_name",
+    "pinned_session_id",
+    "exposant_user_id",
+    "cursor",
+    "last_seq",
+    "latest_seq",
+    "last_sync_at",
+    "last_attempt_at",
+    "last_error",
+    "clock_offset_ms",
+    "revoked",
+    "online",
+)
+
+#: entity -> (table, primary key column)
+TABLES: dict[str, tuple[str, str]] = {
+    "event": ("events", "id"),
+    "room": ("rooms", "id"),
+    "session": ("sessions", "id"),
+    "member": ("members", "user_id"),
+    "revoked_badge": ("revoked_badges", "badge_id"),
+    "session_access": ("session_access", "key"),
+}
+assert set(TABLES) == set(ENTITIES)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rooms (id TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    room_id TEXT,
+    start_time TEXT,  -- UTC, fixed width (sortable): 2025-11-29T10:30:00.000000+00:00
+    end_time TEXT,
+    data TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_by_room ON sessions (room_id, start_time);
+-- badge_id is kept as a column but not indexed: the decision looks a member up by
+-- user id (the badge names it), and the index cost a quarter of a snapshot's inserts.
+CREATE TABLE IF NOT EXISTS members (
+    user_id INTEGER PRIMARY KEY,
+    badge_id TEXT,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revoked_badges (
+    badge_id TEXT PRIMARY KEY,
+    user_id INTEGER,
+    data TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS session_access (key TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    client_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    scanned_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    room_id TEXT,
+    session_id TEXT,
+    notes TEXT,
+    decided_offline INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'rejected')),
+    reject_reason TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state);
+"""
+
+
+def _not_json(value: object) -> object:
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# Records are re-encoded compactly with one reused C encoder (json.dumps builds a
+# new encoder object per call, a third of its cost on small records).
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_c_encode = (
+    _c_make_encoder(
+        None, _not_json, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+    if _c_make_encoder is not None
+    else None
+)
+_py_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _encode(data: object) -> str:
+    if _c_encode is None:  # pragma: no cover - a Python without the C accelerator
+        return _py_encode(data)
+    return "".join(_c_encode(data, 0))
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked (e.g. the kiosk is not provisioned)."""
+
+
+class PageError(ValueError):
+    """A change page that does not follow the protocol; nothing of it was applied."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceConfig:
+    """What the decision needs from ``meta``, read in one query."""
+
+    event_id: str | None
+    mode: str
+    room_id: str | None
+    pinned_session_id: str | None
+    clock_offset_ms: int
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    applied: int  # changes of known entities in the page (upserts + tombstones)
+    upserts: int
+    deletes: int
+    skipped: int  # changes of unknown entities, ignored
+    reset: bool
+    cursor: str
+    has_more: bool
+    latest_seq: int = 0
+    last_seq: int | None = None  # the page's highest seq
+    server_time: str | None = None
+
+
+def sortable_time(value: object) -> str | None:
+    """An ISO instant as fixed-width UTC text (sorts like the instant), else None."""
+    if isinstance(value, datetime):
+        dt: datetime | None = as_utc(value)
+    else:
+        dt = parse_iso(value)  # type: ignore[arg-type]
+    if dt is None:
+        return None
+    return dt.isoformat(timespec="microseconds")
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _member_key(key: str) -> int:
+    """A member's key is a user id, in canonical decimal."""
+    try:
+        value = int(key)
+    except ValueError:
+        value = None
+    if value is None or str(value) != key or not -(2**63) <= value < 2**63:
+        raise PageError(f"member key must be a user id, got {key!r}")
+    return value
+
+
+def _rows(entity: str, items: list[tuple[str, dict[str, Any]]]) -> list[tuple[Any, ...]]:
+    """The parameters of the upserts of one entity (column order of :data:`_UPSERT`)."""
+    enc = _encode
+    if entity == "member":
+        return [(_member_key(k), _text(d.get("badge_id")), enc(d)) for k, d in items]
+    if entity == "session":
+        return [
+            (
+                k,
+                _text(d.get("room_id")),
+                sortable_time(d.get("start_time")),
+                sortable_time(d.get("end_time")),
+                enc(d),
+            )
+            for k, d in items
+        ]
+    if entity == "revoked_badge":
+        return [
+            (k, d.get("user_id") if type(d.get("user_id")) is int else None, enc(d))
+            for k, d in items
+        ]
+    return [(k, enc(d)) for k, d in items]  # event, room, session_access
+
+
+_UPSERT: dict[str, str] = {
+    "event": "INSERT OR REPLACE INTO events (id, data) VALUES (?, ?)",
+    "room": "INSERT OR REPLACE INTO rooms (id, data) VALUES (?, ?)",
+    "session": (
+        "INSERT OR REPLACE INTO sessions (id, room_id, start_time, end_time, data)"
+        " VALUES (?, ?, ?, ?, ?)"
+    ),
+    "member": "INSERT OR REPLACE INTO members (user_id, badge_id, data) VALUES (?, ?, ?)",
+    "revoked_badge": (
+        "INSERT OR REPLACE INTO revoked_badges (badge_id, user_id, data) VALUES (?, ?, ?)"
+    ),
+    "session_access": "INSERT OR REPLACE INTO session_access (key, data) VALUES (?, ?)",
+}
+_DELETE: dict[str, str] = {
+    entity: f"DELETE FROM {table} WHERE {pk} = ?" for entity, (table, pk) in TABLES.items()
+}
+
+
+def _page_fields(
+    page: Mapping[str, Any] | ChangePage,
+) -> tuple[list[Any], str, bool, bool, int, str | None]:
+    if isinstance(page, ChangePage):
+        return (
+            [c.to_dict() for c in page.changes],
+            page.cursor,
+            page.reset,
+            page.has_more,
+            page.latest_seq,
+            page.server_time,
+        )
+    if not isinstance(page, Mapping):
+        raise PageError("a change page must be a JSON object")
+    changes = page.get("changes")
+    cursor = page.get("cursor")
+    if not isinstance(changes, list):
+        raise PageError("changes must be a list")
+    if not isinstance(cursor, str) or not cursor:
+        raise PageError("cursor must be a non-empty string")
+    latest = page.get("latest_seq")
+    server_time = page.get("server_time")
+    return (
+        changes,
+        cursor,
+        page.get("reset") is True,
+        page.get("has_more") is True,
+        latest if type(latest) is int else 0,
+        server_time if isinstance(server_time, str) else None,
+    )
+
+
+class KioskStore:
+    """The kiosk's SQLite store in ``data_dir/kiosk.db`` (created if missing)."""
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_NAME
+        if not self.path.exists():  # it will hold the device credential: owner only
+            self.path.touch(mode=0o600)
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._closed = False
+        conn = self._conn()
+        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- connections and transactions ---------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise StoreError("the store is closed")
+        conn = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA page_size = 8192")  # a new database only (bulk inserts)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA cache_size = -32000")  # 32 MB
+        self._local.conn = conn
+        with self._conns_lock:
+            self._conns.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is committed, or none of it.
+
+        ``durable=False`` commits without waiting for the disk (``synchronous=
+        NORMAL``): still atomic and consistent, but a power cut may undo it. Only
+        for what can be fetched again (a change page and its cursor go together).
+        """
+        conn = self._conn()
+        if not durable:
+            conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            if not durable:
+                conn.execute("PRAGMA synchronous = FULL")
+
+    def close(self) -> None:
+        self._closed = True
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> KioskStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- meta ---------------------------------------------------------------
+
+    def meta(self) -> dict[str, str | None]:
+        return dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None or row[0] is None else row[0]
+
+    def set_meta(self, conn: sqlite3.Connection | None = None, /, **values: object) -> None:
+        """Set meta keys (None clears one); in ``conn``'s transaction when given."""
+        rows = []
+        for key, value in values.items():
+            if key not in META_KEYS:
+                raise KeyError(f"unknown meta key {key!r}")
+            if isinstance(value, bool):
+                value = int(value)
+            rows.append((key, None if value is None else str(value)))
+        if conn is not None:
+            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", rows)
+            return
+        with self.transaction() as tx:
+            tx.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", rows)
+
+    @property
+    def provisioned(self) -> bool:
+        return bool(self.get_meta("device_token")) and bool(self.get_meta("event_id"))
+
+    @property
+    def revoked(self) -> bool:
+        return self.get_meta("revoked") == "1"
+
+    @property
+    def cursor(self) -> str:
+        return self.get_meta("cursor") or "0"
+
+    @property
+    def clock_offset_ms(self) -> int | None:
+        value = self.get_meta("clock_offset_ms")
+        return int(value) if value else None
+
+    def place(self) -> PlaceConfig:
+        m = dict(
+            self._conn()
+            .execute(
+                "SELECT key, value FROM meta WHERE key IN"
+                " ('event_id', 'mode', 'room_id', 'pinned_session_id', 'clock_offset_ms',"
+                " 'online')"
+            )
+            .fetchall()
+        )
+        offset = m.get("clock_offset_ms")
+        return PlaceConfig(
+            event_id=m.get("event_id") or None,
+            mode="booth" if m.get("mode") == "booth" else "door",
+            room_id=m.get("room_id") or None,
+            pinned_session_id=m.get("pinned_session_id") or None,
+            clock_offset_ms=int(offset) if offset else 0,
+            online=m.get("online") == "1",
+        )
+
+    def provision(
+        self,
+        server_url: str,
+        device_token: str,
+        kiosk: Mapping[str, Any],
+        event: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Store a new credential and place; forget the synced data (cursor back to 0).
+
+        The outbox is kept: scans not yet confirmed are sent with the new credential.
+        """
+        event = event or {}
+        with self.transaction() as conn:
+            for table, _pk in TABLES.values():
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("DELETE FROM meta")
+            self.set_meta(
+                conn,
+                server_url=server_url.rstrip("/"),
+                device_token=device_token,
+                kiosk_id=_text(kiosk.get("id")),
+                kiosk_name=_text(kiosk.get("name")),
+                event_id=_text(kiosk.get("event_id") or event.get("id")),
+                event_name=_text(event.get("name")),
+                mode="booth" if kiosk.get("mode") == "booth" else "door",
+                room_id=_text(kiosk.get("room_id")),
+                room_name=_text(kiosk.get("room_name")),
+                pinned_session_id=_text(kiosk.get("pinned_session_id")),
+                exposant_user_id=_text(kiosk.get("exposant_user_id")),
+                cursor="0",
+                revoked=0,
+            )
+
+    # -- the change feed ----------------------------------------------------
+
+    def apply_page(self, page: Mapping[str, Any] | ChangePage | str | bytes) -> PageResult:
+        """Apply one change page atomically, with its cursor (and reset, if set).
+
+        ``page`` is the parsed JSON object, a :class:`ChangePage`, or JSON text.
+
+        Every upsert is written in page order (``INSERT OR REPLACE``: the last
+        one of a key wins), then the keys whose last change in the page is a
+        tombstone are deleted: the same end state as applying the changes one
+        by one, with one statement per entity. Unknown entities are skipped (a
+        newer server). A malformed page raises :class:`PageError` and nothing
+        of it is kept; nor is anything kept if writing fails half way.
+        """
+        if isinstance(page, str | bytes | bytearray):
+            if isinstance(page, bytes | bytearray):
+                try:
+                    page = page.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise PageError("a change page must be UTF-8 JSON") from None
+            try:
+                page = json.loads(page)
+            except ValueError:
+                raise PageError("a change page must be JSON") from None
+        return self._apply_mapping(page)  # type: ignore[arg-type]
+
+    def _apply_mapping(self, page: Mapping[str, Any] | ChangePage) -> PageResult:
+        changes, cursor, reset, has_more, latest_seq, server_time = _page_fields(page)
+        items: dict[str, list[tuple[str, dict[str, Any]]]] = {e: [] for e in ENTITIES}
+        n_del = skipped = 0
+        max_seq: int | None = None
+        for i, change in enumerate(changes):
+            try:
+                entity, key, op = change["entity"], change["key"], change["op"]
+                seq = change.get("seq")
+            except (TypeError, KeyError, AttributeError):
+                raise PageError(f"changes[{i}] needs an entity, a key and an op") from None
+            if type(key) is not str or not key or type(entity) is not str:
+                raise PageError(f"changes[{i}] needs an entity and a key")
+            if type(seq) is int and (max_seq is None or seq > max_seq):
+                max_seq = seq
+            if op == "upsert":
+                data = change.get("data")
+                if type(data) is not dict:
+                    raise PageError(f"changes[{i}]: an upsert needs its data")
+                bucket = items.get(entity)
+                if bucket is None:
+                    skipped += 1
+                else:
+                    bucket.append((key, data))
+            elif op == "delete":
+                if entity not in TABLES:
+                    skipped += 1
+                    continue
+                if entity == "member":
+                    _member_key(key)
+                n_del += 1
+            else:
+                raise PageError(f"changes[{i}].op must be upsert or delete")
+        upserts = {e: _rows(e, bucket) for e, bucket in items.items()}
+        n_up = sum(len(bucket) for bucket in items.values())
+        deletes: dict[str, list[tuple[Any, ...]]] = {e: [] for e in ENTITIES}
+        if n_del:  # delete the keys whose last change in the page is a tombstone
+            last_op = {(c["entity"], c["key"]): c["op"] for c in changes}
+            for (entity, key), op in last_op.items():
+                if op == "delete" and entity in TABLES:
+                    deletes[entity].append((_member_key(key) if entity == "member" else key,))
+        if skipped:
+            log.warning("skipped %d changes of unknown entities", skipped)
+
+        # not fsynced: a page lost in a power cut takes its cursor with it, and is
+        # pulled again; the outbox (scans) is always committed durably
+        with self.transaction(durable=False) as conn:
+            if reset:
+                for table, _pk in TABLES.values():
+                    conn.execute(f"DELETE FROM {table}")
+            for entity in ENTITIES:
+                self._write(conn, entity, upserts[entity], deletes[entity])
+            self._store_position(conn, cursor, latest_seq, max_seq)
+        return PageResult(
+            n_up + n_del, n_up, n_del, skipped, reset, cursor, has_more, latest_seq, max_seq,
+            server_time,
+        )  # fmt: skip
+
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        entity: str,
+        upserts: Sequence[tuple[Any, ...]],
+        deletes: Sequence[tuple[Any, ...]],
+    ) -> None:
+        """Write one entity of a page: its upserts in page order, then its tombstones."""
+        if upserts:
+            conn.executemany(_UPSERT[entity], upserts)
+        if deletes:
+            conn.executemany(_DELETE[entity], deletes)
+
+    def _store_position(
+        self, conn: sqlite3.Connection, cursor: str, latest_seq: int, last_seq: int | None
+    ) -> None:
+        values: dict[str, object] = {"cursor": cursor, "latest_seq": latest_seq}
+        if last_seq is not None:
+            values["last_seq"] = last_seq
+        self.set_meta(conn, **values)
+
+    # -- lookups for the decision ------------------------------------------
+
+    def _record(self, sql: str, key: object) -> dict[str, Any] | None:
+        row = self._conn().execute(sql, (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def member(self, user_id: int) -> dict[str, Any] | None:
+        if not -(2**63) <= user_id < 2**63:
+            return None
+        return self._record("SELECT data FROM members WHERE user_id = ?", user_id)
+
+    def revoked_badge(self, badge_id: str) -> dict[str, Any] | None:
+        return self._record("SELECT data FROM revoked_badges WHERE badge_id = ?", badge_id)
+
+    def session(self, session_id: str) -> dict[str, Any] | None:
+        return self._record("SELECT data FROM sessions WHERE id = ?", session_id)
+
+    def session_access(self, participant_id: str, session_id: str) -> dict[str, Any] | None:
+        return self._record(
+            "SELECT data FROM session_access WHERE key = ?", f"{participant_id}:{session_id}"
+        )
+
+    def room(self, room_id: str) -> dict[str, Any] | None:
+        return self._record("SELECT data FROM rooms WHERE id = ?", room_id)
+
+    def event(self, event_id: str) -> dict[str, Any] | None:
+        return self._record("SELECT data FROM events WHERE id = ?", event_id)
+
+    def sessions_in_room(self, room_id: str, at: datetime | None = None) -> list[dict[str, Any]]:
+        """The room's sessions; only those held at ``at`` when given (for pick_session)."""
+        conn = self._conn()
+        if at is None:
+            rows = conn.execute("SELECT data FROM sessions WHERE room_id = ?", (room_id,))
+        else:
+            t = sortable_time(at)
+            rows = conn.execute(
+                "SELECT data FROM sessions WHERE room_id = ? AND start_time <= ? AND end_time > ?",
+                (room_id, t, t),
+            )
+        return [json.loads(r[0]) for r in rows.fetchall()]
+
+    def count(self, entity: str) -> int:
+        table, _pk = TABLES[entity]
+        return int(self._conn().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    # -- the outbox ---------------------------------------------------------
+
+    def enqueue(self, scan: Scan) -> None:
+        """Write a scan durably (committed, fsynced) before its verdict is shown."""
+        d = scan.to_dict()
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO outbox (client_id, kind, payload, scanned_at, status, reason,"
+                " room_id, session_id, notes, decided_offline, state, attempts, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+                (
+                    d["client_id"],
+                    d["kind"],
+                    d["payload"],
+                    d["scanned_at"],
+                    d["status"],
+                    d["reason"],
+                    d["room_id"],
+                    d["session_id"],
+                    d["notes"],
+                    int(scan.decided_offline),
+                    iso(utcnow()),
+                ),
+            )
+
+    def pending(self, limit: int = 500) -> list[Scan]:
+        """The oldest scans not yet confirmed (rejected ones never come back)."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT client_id, kind, payload, scanned_at, status, reason, room_id,"
+                " session_id, notes, decided_offline FROM outbox WHERE state = 'pending'"
+                " ORDER BY rowid LIMIT ?",
+                (limit,),
+            )
+            .fetchall()
+        )
+        return [_scan_from_row(r) for r in rows]
+
+    def mark_sent(self, client_ids: Sequence[str]) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE outbox SET attempts = attempts + 1 WHERE client_id = ?",
+                [(c,) for c in client_ids],
+            )
+
+    def ack(self, results: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        """Apply the server's answers: accepted/duplicate leave the outbox, rejected
+        ones stay (state ``rejected``, with the reason). Unknown ids are ignored."""
+        gone: list[tuple[str]] = []
+        rejected: list[tuple[str | None, str]] = []
+        counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "unknown": 0}
+        for r in results:
+            client_id = r.get("client_id")
+            result = r.get("result")
+            if not isinstance(client_id, str) or result not in counts or result == "unknown":
+                counts["unknown"] += 1
+                continue
+            counts[result] += 1
+            if result == "rejected":
+                reason = r.get("reason") or r.get("server_reason") or "rejected"
+                rejected.append((str(reason), client_id))
+            else:
+                gone.append((client_id,))
+        with self.transaction() as conn:
+            conn.executemany("DELETE FROM outbox WHERE client_id = ?", gone)
+            conn.executemany(
+                "UPDATE outbox SET state = 'rejected', reject_reason = ? WHERE client_id = ?",
+                rejected,
+            )
+        return counts
+
+    def queue_length(self) -> int:
+        row = self._conn().execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
+        return int(row.fetchone()[0])
+
+    def rejected_count(self) -> int:
+        row = self._conn().execute("SELECT COUNT(*) FROM outbox WHERE state = 'rejected'")
+        return int(row.fetchone()[0])
+
+    def rejected(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest rejected scans, for the operator."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT client_id, scanned_at, payload, status, reason, reject_reason FROM outbox"
+                " WHERE state = 'rejected' ORDER BY rowid DESC LIMIT ?",
+                (limit,),
+            )
+            .fetchall()
+        )
+        keys = ("client_id", "scanned_at", "payload", "status", "reason", "reject_reason")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # -- status -------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Everything an operator wants to see, as plain JSON-able data."""
+        m = self.meta()
+        last_seq, latest_seq = m.get("last_seq"), m.get("latest_seq")
+        online, offset = m.get("online"), m.get("clock_offset_ms")
+        return {
+            "provisioned": bool(m.get("device_token") and m.get("event_id")),
+            "server_url": m.get("server_url"),
+            "kiosk_id": m.get("kiosk_id"),
+            "kiosk_name": m.get("kiosk_name"),
+            "event_id": m.get("event_id"),
+            "event_name": m.get("event_name"),
+            "mode": m.get("mode"),
+            "room_id": m.get("room_id"),
+            "room_name": m.get("room_name"),
+            "pinned_session_id": m.get("pinned_session_id"),
+            "exposant_user_id": m.get("exposant_user_id"),
+            "online": None if online is None else online == "1",
+            "revoked": m.get("revoked") == "1",
+            "cursor": m.get("cursor"),
+            "last_seq": int(last_seq) if last_seq else None,
+            "latest_seq": int(latest_seq) if latest_seq else None,
+            "last_sync": m.get("last_sync_at"),
+            "last_attempt": m.get("last_attempt_at"),
+            "last_error": m.get("last_error"),
+            "clock_offset_ms": int(offset) if offset else None,
+            "queue_length": self.queue_length(),
+            "rejected": self.rejected_count(),
+            "rejected_scans": self.rejected(),
+            "counts": {entity: self.count(entity) for entity in ENTITIES},
+        }
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _scan_from_row(row: Sequence[Any]) -> Scan:
+    (client_id, kind, payload, scanned_at, status, reason, room_id, session_id, notes, offline) = (
+        row
+    )
+    return Scan(
+        client_id=uuid.UUID(client_id),
+        kind=kind,
+        payload=payload,
+        scanned_at=parse_iso(scanned_at) or utcnow(),
+        status=status,
+        reason=reason,
+        decided_offline=bool(offline),
+        room_id=_uuid_or_none(room_id),
+        session_id=_uuid_or_none(session_id),
+        notes=notes,
+    )

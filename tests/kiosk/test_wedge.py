@@ -1,0 +1,133 @@
+"""``badgegate-kiosk run --wedge`` through a real pipe, no server reachable."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.store import KioskStore
+from tests.kiosk import world
+from tests.kiosk.conftest import closed_port_url, provision
+from tests.kiosk.world import qr
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes and signals")
+
+
+@pytest.fixture
+def kiosk_dir(tmp_path: Path) -> Path:
+    with KioskStore(tmp_path) as store:
+        provision(store, server_url=closed_port_url(), pinned=world.S_ATELIER)
+    return tmp_path
+
+
+def command(data_dir: Path) -> list[str]:
+    script = Path(sys.executable).with_name("badgegate-kiosk")
+    prefix = [str(script)] if script.exists() else [sys.executable, "-m", "kiosk.cli"]
+    return [*prefix, "--data-dir", str(data_dir), "run", "--wedge"]
+
+
+class Run:
+    """The kiosk as a child process; stdout read line by line with a deadline."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.proc = subprocess.Popen(
+            command(data_dir),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert self.proc.stdin and self.proc.stdout
+        self.stdin = self.proc.stdin
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(self.proc.stdout, selectors.EVENT_READ)
+        self.buffer = b""
+
+    def write(self, data: str) -> None:
+        self.stdin.write(data.encode())
+        self.stdin.flush()
+
+    def read_verdict(self, timeout: float = 10.0) -> dict[str, Any]:
+        assert self.proc.stdout
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.sel.select(left):
+                raise AssertionError(f"no verdict within {timeout}s")
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                raise AssertionError("stdout closed")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        verdict: dict[str, Any] = json.loads(line)
+        return verdict
+
+    def finish(self, timeout: float = 15.0) -> tuple[int, list[dict[str, Any]], str]:
+        out, err = self.proc.communicate(input=b"", timeout=timeout)  # EOF on stdin
+        rest = (self.buffer + out).decode()
+        return self.proc.returncode, [json.loads(x) for x in rest.splitlines()], err.decode()
+
+
+@pytest.fixture
+def run(kiosk_dir: Path) -> Iterator[Run]:
+    r = Run(kiosk_dir)
+    yield r
+    if r.proc.poll() is None:
+        r.proc.kill()
+        r.proc.wait(10)
+
+
+def test_lines_then_eof(run: Run, kiosk_dir: Path) -> None:
+    run.write(f"{qr(world.PAID)}\n\n   \n{qr(world.UNPAID)}\r\nnot a badge\n")
+    code, verdicts, err = run.finish()
+    assert code == 0, err
+    assert [v["reason"] for v in verdicts] == ["granted", "payment_required", "invalid_badge"]
+    first = verdicts[0]
+    assert first["status"] == "granted" and first["user_id"] == world.PAID
+    assert first["name"] == "Person 2" and first["offline"] is True
+    assert first["latency_ms"] >= 0 and first["time"]
+    assert "final push: offline" in err
+    with KioskStore(kiosk_dir) as store:
+        assert store.queue_length() == 3  # every scan is kept for later
+
+
+def test_payload_without_enter_then_eof(run: Run) -> None:
+    run.write(qr(world.PAID))
+    assert run.read_verdict()["reason"] == "granted"  # complete JSON: no need to wait
+    run.write('{"user_id": 2, "badge_id": "USER-2-')  # cut short, then EOF
+    code, verdicts, err = run.finish()
+    assert code == 0, err
+    assert [v["reason"] for v in verdicts] == ["invalid_badge"]
+
+
+def test_payload_without_enter_then_a_pause(run: Run) -> None:
+    run.write("NOT-JSON-PAYLOAD")  # no Enter, not JSON: a 0.3 s pause ends it
+    started = time.monotonic()
+    verdict = run.read_verdict()
+    assert verdict["reason"] == "invalid_badge"
+    assert 0.25 <= time.monotonic() - started < 5
+    run.write(qr(world.UNPAID)[:20])  # a slow scanner: half now, half later
+    time.sleep(0.05)  # well under the 0.3 s pause
+    run.write(qr(world.UNPAID)[20:])
+    assert run.read_verdict()["reason"] == "payment_required"
+    code, verdicts, _ = run.finish()
+    assert code == 0 and verdicts == []
+
+
+def test_ctrl_c_stops_cleanly(run: Run) -> None:
+    run.write(qr(world.PAID) + "\n")
+    assert run.read_verdict()["status"] == "granted"
+    run.proc.send_signal(signal.SIGINT)
+    _out, err = run.proc.communicate(timeout=15)
+    assert run.proc.returncode == 130
+    assert "Traceback" not in err.decode()

@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# BadgeGate demo: set up, build the schema, load the demo data, start the server.
-# Usage: ./demo.sh            (then open http://127.0.0.1:5000/api/)
+# BadgeGate demo: set up, build the database, load the demo data, start the
+# server, provision a door kiosk against it and start scanning.
+#
+# Usage: ./demo.sh   (PORT=5000 by default; the API is then on http://127.0.0.1:5000/api/)
+#
+# The kiosk reads badge payloads from the keyboard (a keyboard-wedge scanner
+# types them): paste one of the sample payloads printed below and press Enter.
+# Without a terminal, the samples are scanned for you. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 PORT=${PORT:-5000}
+API="http://127.0.0.1:${PORT}"
+KIOSK_DIR=${BADGEGATE_KIOSK_DIR:-instance/kiosk-demo}
+
 if [[ ! -x .venv/bin/python ]]; then
     echo "== creating .venv"
     python3 -m venv .venv
@@ -17,6 +26,51 @@ echo "== building the database (SQLite in ./instance unless DATABASE_URL is set)
 echo "== loading demo data"
 .venv/bin/badgegate-server seed-demo
 
+echo "== starting the server on ${API}/api/"
+.venv/bin/gunicorn --workers 2 --bind "127.0.0.1:${PORT}" --access-logfile instance/access.log \
+    --error-logfile instance/server.log 'server:create_app()' &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 1 100); do
+    if .venv/bin/python -c "import requests,sys; requests.get('${API}/api/health/', timeout=1).raise_for_status()" 2>/dev/null; then
+        break
+    fi
+    sleep 0.2
+done
+
+# The door of the plenary room, and a few badges to scan there.
+read -r ROOM SAMPLES < <(.venv/bin/python - "$API" <<'EOF'
+import json, sys
+import requests
+api = sys.argv[1]
+def login(email):
+    r = requests.post(f"{api}/api/auth/login/", json={"email": email, "password": "test123"}, timeout=10)
+    r.raise_for_status()
+    return r.json()
+controller = login("controller@makeplus.com")
+rooms = requests.get(f"{api}/api/rooms/", headers={"Authorization": "Bearer " + controller["access"]}, timeout=10).json()["results"]
+room = next(r for r in rooms if r["name"].startswith("Amphi"))
+samples = [login(e)["current_event"]["badge"]["qr_code_data"] for e in ("participant1@makeplus.com", "participant2@makeplus.com")]
+samples.append("not-a-badge")
+print(room["id"], json.dumps(samples))
+EOF
+)
+
+echo "== provisioning a door kiosk for the plenary room (data in ${KIOSK_DIR})"
+.venv/bin/badgegate-kiosk --data-dir "$KIOSK_DIR" provision --server "$API" \
+    --email controller@makeplus.com --password test123 --room "$ROOM" --name "Porte Amphi A" --force
+.venv/bin/badgegate-kiosk --data-dir "$KIOSK_DIR" status
+
 echo
-echo "== BadgeGate server on http://127.0.0.1:${PORT}/api/  (Ctrl-C to stop)"
-exec .venv/bin/gunicorn --workers 2 --bind "127.0.0.1:${PORT}" --access-logfile - 'server:create_app()'
+echo "== badges to try (paste one and press Enter; Ctrl-D or Ctrl-C to stop):"
+.venv/bin/python -c "import json,sys; [print('  ' + s) for s in json.loads(sys.argv[1])]" "$SAMPLES"
+echo
+if [[ -t 0 ]]; then
+    .venv/bin/badgegate-kiosk --data-dir "$KIOSK_DIR" run --wedge || true
+else
+    .venv/bin/python -c "import json,sys; [print(s) for s in json.loads(sys.argv[1])]" "$SAMPLES" \
+        | .venv/bin/badgegate-kiosk --data-dir "$KIOSK_DIR" run --wedge
+    .venv/bin/badgegate-kiosk --data-dir "$KIOSK_DIR" status
+    echo "== the server keeps running on ${API}/api/ (Ctrl-C to stop)"
+    wait "$server_pid"
+fi

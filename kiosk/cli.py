@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -303,10 +304,15 @@ def verify(ctx: click.Context, payload: str) -> None:
     store = _provisioned_store(ctx)
     started = time.perf_counter()
     verdict, scan = record_scan(store, payload)
-    _echo_json(verdict_json(verdict, scan, (time.perf_counter() - started) * 1000))
+    latency = (time.perf_counter() - started) * 1000
+    delivered = False
     if not store.revoked:
         with contextlib.suppress(Exception), _client(store, QUICK_TIMEOUT) as client:
-            Syncer(store, client).push_once(QUICK_TIMEOUT)
+            delivered = Syncer(store, client).push_once(QUICK_TIMEOUT).online
+    if not delivered and not scan.decided_offline:
+        # the server could not be reached: this verdict was the kiosk's alone
+        scan = dataclasses.replace(scan, decided_offline=True)
+    _echo_json(verdict_json(verdict, scan, latency))
 
 
 # -- run --wedge -------------------------------------------------------------

@@ -633,6 +633,15 @@ class KioskStore:
         )
         return [_scan_from_row(r) for r in rows]
 
+    def mark_pending_offline(self) -> int:
+        """Flag every scan still waiting as decided offline (the server was unreachable)."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE outbox SET decided_offline = 1"
+                " WHERE state = 'pending' AND decided_offline = 0"
+            )
+            return cur.rowcount
+
     def mark_sent(self, client_ids: Sequence[str]) -> None:
         with self.transaction() as conn:
             conn.executemany(

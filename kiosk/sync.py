@@ -214,7 +214,8 @@ class Syncer:
             offset = self._offset[1] if self._offset else self.store.clock_offset_ms
             batch = {
                 "scans": [s.to_dict() for s in scans],
-                "queue_length": self.store.queue_length(),
+                # what is left once this batch is in: the registry shows 0 when all is sent
+                "queue_length": max(0, self.store.queue_length() - len(scans)),
                 "clock_offset_ms": offset,
                 "cursor": self.store.cursor,
             }
@@ -260,6 +261,8 @@ class Syncer:
             except Offline as exc:
                 summary.online = False
                 errors.append(str(exc))
+                # scans still waiting were decided while the server was out of reach
+                store.mark_pending_offline()
             except Revoked as exc:
                 log.error("this kiosk was revoked: %s", exc)
                 summary.revoked = True

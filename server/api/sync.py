@@ -43,6 +43,8 @@ def _parse_cursor(raw: str) -> tuple[str, int, int, str | None]:
     parts = raw.split(".", 3)
     if len(parts) >= 3 and parts[0] == "s" and parts[1].isdigit() and parts[2].isdigit():
         index = int(parts[2])
+        if index == len(SNAPSHOT_ORDER) and len(parts) == 3 and len(parts[1]) < 19:
+            return "delta", int(parts[1]), 0, None  # a finished snapshot taken at seq 0
         if index < len(SNAPSHOT_ORDER) and len(parts[1]) < 19:
             return "snapshot", int(parts[1]), index, parts[3] if len(parts) == 4 else None
     raise validation_error("cursor", "is not a cursor this server gave")
@@ -59,7 +61,9 @@ def changes() -> ResponseReturnValue:
     # a cursor the server no longer holds, or one from the future (a restored
     # database): start again from a snapshot rather than skip anything
     if kind == "start" or (kind == "delta" and (seq < pruned or seq > latest_seq(db.session))):
-        kind, seq, index, last_key, reset = "snapshot", latest_seq(db.session), 0, None, True
+        # the snapshot is as of the event's newest change: deltas after it follow
+        base = latest_seq_of_event(db.session, kiosk.event_id)
+        kind, seq, index, last_key, reset = "snapshot", base, 0, None, True
 
     out: list[dict[str, Any]] = []
     if kind == "snapshot":
@@ -78,7 +82,9 @@ def changes() -> ResponseReturnValue:
         if index >= len(SNAPSHOT_ORDER):
             # the snapshot is complete; changes written since it began come next
             more = latest_seq_of_event(db.session, kiosk.event_id) > seq
-            return _page(kiosk, out, str(seq), has_more=more, reset=reset, snapshot=True)
+            # "0" would mean "start over": an event with no logged change yet says so
+            done = str(seq) if seq > 0 else f"s.0.{len(SNAPSHOT_ORDER)}"
+            return _page(kiosk, out, done, has_more=more, reset=reset, snapshot=True)
         cursor = f"s.{seq}.{index}" + (f".{last_key}" if last_key else "")
         return _page(kiosk, out, cursor, has_more=True, reset=reset, snapshot=True)
 

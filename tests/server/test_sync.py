@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from server.badges import reissue_badge
 from server.extensions import db
 from server.models import (
+    ChangeLogEntry,
     Event,
     ExposantScan,
     Kiosk,
@@ -1047,3 +1048,22 @@ def test_organizers_see_discrepancies_and_count_each_scan_once(
     assert r.status_code == 200, r.json
     assert r.json["room"]["id"] == str(world.rooms[0])
     assert r.json["statistics"]["total_scans"] == 5
+
+
+def test_snapshot_of_an_event_with_no_logged_change_does_not_restart(
+    app: Flask, make: Factory, client: FlaskClient, auth: AuthActions, world: World
+) -> None:
+    """Data loaded without the ORM (a bulk import) has no log entries: the snapshot
+    still ends on a cursor that means "done", not "0" (which would start over)."""
+    kiosk = door_kiosk(client, auth, world)
+    with app.app_context():
+        db.session.execute(delete(ChangeLogEntry))
+        db.session.commit()
+    records, cursor = pull_all(client, kiosk)
+    assert ("room", str(world.rooms[0])) in records
+    assert cursor != "0"
+    again = client.get(f"/api/sync/changes?cursor={cursor}", headers=kiosk.headers).json
+    assert again["reset"] is False and again["changes"] == [] and again["has_more"] is False
+    room = make.room(world.event_id, "Added later")
+    later = client.get(f"/api/sync/changes?cursor={cursor}", headers=kiosk.headers).json
+    assert [(c["entity"], c["key"]) for c in later["changes"]] == [("room", str(room))]

@@ -451,3 +451,127 @@ def _cell(value: Any) -> str:
             return f"{value:.3f}"
         return f"{value:.2f}" if abs(value) < 100 else f"{value:.0f}"
     return str(value)
+
+
+# ---------------------------------------------------------------------------
+# small helpers for single-client benchmarks (bench/sync.py)
+
+
+def mark(ok: bool) -> str:
+    """``PASS`` or ``MISS``, the word a goal line starts with."""
+    return "PASS" if ok else "MISS"
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages, or ``?``."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def open_database(
+    kind: str, workdir: Path, stack: contextlib.ExitStack
+) -> tuple[str, Callable[[], float] | None]:
+    """A database URL for ``kind`` (``sqlite``: a file in ``workdir``; ``postgresql``:
+    a throwaway cluster from ``tests/pgcluster.py``, stopped by ``stack``), and a
+    probe of the database's CPU seconds (None for SQLite, which runs in-process)."""
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / 'badgegate.db'}", None
+    if kind != "postgresql":
+        raise BenchError(f"unknown database {kind!r}")
+    from tests import pgcluster
+
+    ok, why = pgcluster.available()
+    if not ok:
+        raise BenchError(why)
+    cluster = stack.enter_context(pgcluster.PgCluster())
+    postmaster = cluster.pid
+    return cluster.url(), lambda: tree_cpu_seconds(postmaster)
+
+
+def round_trips(
+    session: requests.Session,
+    url: str,
+    count: int,
+    *,
+    warmup: int = 10,
+    max_seconds: float = 30.0,
+    timeout: float = 10.0,
+) -> list[float]:
+    """Wall seconds of ``count`` sequential ``GET url`` on one keep-alive session,
+    after ``warmup`` untimed ones; stops early after ``max_seconds``. Every
+    answer must be a 200 (else :class:`BenchError`)."""
+    out: list[float] = []
+    deadline = time.monotonic() + max_seconds
+    for i in range(warmup + count):
+        if time.monotonic() > deadline:
+            break
+        t0 = time.perf_counter()
+        resp = session.get(url, timeout=timeout)
+        _ = resp.content
+        elapsed = time.perf_counter() - t0
+        if resp.status_code != 200:
+            raise BenchError(f"GET {url}: HTTP {resp.status_code}: {resp.text[:200]}")
+        if i >= warmup:
+            out.append(elapsed)
+    if not out:
+        raise BenchError(f"GET {url}: no round trip within {max_seconds:.0f}s")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCall:
+    """One request a :class:`RecordingSession` sent (times in seconds)."""
+
+    method: str
+    url: str
+    status: int
+    #: from the call to the whole body read (request encoding included)
+    wall: float
+    #: ``Response.elapsed``: request sent to the response headers parsed
+    #: (close to the server's time for an answer built before it is sent)
+    ttfb: float
+    sent: bytes
+    received: bytes
+
+
+class RecordingSession(requests.Session):
+    """A :class:`requests.Session` that records every call (:class:`HttpCall`).
+
+    Give it to a client that takes a session, e.g. the kiosk's ``SyncClient``;
+    thread-safe (a prefetching client calls it from a helper thread). Bodies
+    are kept only while ``keep_bodies`` is true.
+    """
+
+    def __init__(self, keep_bodies: bool = True) -> None:
+        super().__init__()
+        self.keep_bodies = keep_bodies
+        self.calls: list[HttpCall] = []
+        self._calls_lock = threading.Lock()
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        resp = super().request(method, url, *args, **kwargs)  # the body is read (no stream)
+        wall = time.perf_counter() - t0
+        sent = resp.request.body if self.keep_bodies else None
+        if isinstance(sent, str):
+            sent = sent.encode()
+        call = HttpCall(
+            method=str(method),
+            url=str(url),
+            status=resp.status_code,
+            wall=wall,
+            ttfb=resp.elapsed.total_seconds(),
+            sent=sent if isinstance(sent, bytes) else b"",
+            received=resp.content if self.keep_bodies else b"",
+        )
+        with self._calls_lock:
+            self.calls.append(call)
+        return resp
+
+    def take(self) -> list[HttpCall]:
+        """The calls recorded so far, forgotten here."""
+        with self._calls_lock:
+            calls, self.calls = self.calls, []
+        return calls

@@ -58,11 +58,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         changefeed,  # noqa: F401  (records changes for the kiosks)
         models,  # noqa: F401  (register the tables)
     )
-    from server.api import auth, health, kiosks, qr, rooms, sessions, stats, sync
+    from server.api import (
+        auth,
+        exposant_scans,
+        health,
+        kiosks,
+        qr,
+        rooms,
+        sessions,
+        stats,
+        sync,
+    )
     from server.cli import register_commands
     from server.errors import register_error_handlers
 
-    blueprints = (auth, health, rooms, sessions, qr, kiosks, sync, stats)
+    blueprints = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
     for module in blueprints:
         app.register_blueprint(module.bp)
     register_error_handlers(app)

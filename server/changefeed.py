@@ -504,16 +504,26 @@ def snapshot_records(
             stmt = stmt.where(EventSession.id > uuid.UUID(after))
         return [(str(s.id), session_record(s)) for s in session.scalars(stmt)]
     if entity == "member":
-        ids = members_of_event(event_id)
-        stmt = (
-            _member_query(event_id)
-            .where(User.id.in_(select(ids.c[0])))
-            .order_by(User.id)
-            .limit(limit)
-        )
-        if after is not None:
-            stmt = stmt.where(User.id > int(after))
-        recs = _member_records(session.execute(stmt).all())
+        # The page's ids by keyset on each membership table (index range scans),
+        # merged; then one member query for exactly those ids. Filtering users by
+        # the whole membership set instead costs a pass over the event per page.
+        start = int(after) if after is not None else 0
+        page_ids: set[int] = set()
+        for model in (UserEventAssignment, Participant):
+            page_ids.update(
+                session.scalars(
+                    select(model.user_id)
+                    .where(model.event_id == event_id, model.user_id > start)
+                    .order_by(model.user_id)
+                    .limit(limit)
+                )
+            )
+        ids = sorted(page_ids)[:limit]
+        if not ids:
+            return []
+        conn = session.connection()
+        rows = conn.execute(_MEMBERS_BY_ID, {"event_id": event_id, "user_ids": ids}).all()
+        recs = sorted(_member_records(rows), key=lambda r: r["user_id"])
         return [(str(r["user_id"]), r) for r in recs]
     if entity == "revoked_badge":
         ids = members_of_event(event_id)

@@ -151,16 +151,19 @@ def _insert(
     results: dict[uuid.UUID, ScanResult],
 ) -> None:
     """Insert all at once; if another upload stored some meanwhile, go one by one."""
+    # A Core insert of the table: every row has the same keys, so it is one
+    # executemany (the ORM's bulk insert splits rows by which values are None).
+    table = model.__table__
     try:
         with db.session.begin_nested():
-            db.session.execute(insert(model), rows)
+            db.session.execute(insert(table), rows)
         return
     except IntegrityError:
         pass
     for row in rows:
         try:
             with db.session.begin_nested():
-                db.session.execute(insert(model), [row])
+                db.session.execute(insert(table), [row])
         except IntegrityError:
             cid = row["client_id"]
             results[cid] = ScanResult(

@@ -107,7 +107,11 @@ class UserEventAssignment(db.Model):
     """A user's one role in one event."""
 
     __tablename__ = "user_event_assignments"
-    __table_args__ = (UniqueConstraint("user_id", "event_id", name="uq_assignment_user_event"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "event_id", name="uq_assignment_user_event"),
+        # an event's people in user order: the kiosks' snapshot pages
+        Index("ix_assignments_event_user", "event_id", "user_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -143,6 +147,7 @@ class Participant(db.Model):
     __table_args__ = (
         UniqueConstraint("user_id", "event_id", name="uq_participant_user_event"),
         UniqueConstraint("event_id", "badge_number", name="uq_participant_badge_number"),
+        Index("ix_participants_event_user", "event_id", "user_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

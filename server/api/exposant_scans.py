@@ -1,0 +1,385 @@
+"""Booth visits (seed: Exposant Scan Endpoints), scoped to the caller's event.
+
+Permission matrix, "Exposant Scans": gestionnaires view every scan of their
+event, exposants view their own; only exposants record a scan and read their
+statistics. Objects of another event do not exist for the caller (404).
+
+A scan is decided by the shared decision core in booth mode, exactly as a
+booth kiosk's uploaded scan is (``server.scan_upload``): a refused badge is
+logged too (status ``denied``) and answered with the verdict's HTTP code. A
+*visit* (what ``my_scans`` counts and ``export_excel`` lists) is a granted scan.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, jsonify, request, send_file
+from flask.typing import ResponseReturnValue
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import aliased
+
+from server.api.rooms import event_filter
+from server.auth.permissions import (
+    IS_EXPOSANT,
+    IS_GESTIONNAIRE,
+    current_identity,
+    require_auth,
+    same_event,
+)
+from server.badges import ensure_profile
+from server.errors import APIError, validation_error
+from server.export import workbook_bytes
+from server.extensions import db
+from server.facts import load_facts
+from server.models import Event, ExposantScan, Participant, User, UserEventAssignment
+from server.pagination import paginate
+from server.validation import (
+    REQUIRED,
+    get_str,
+    json_body,
+    parse_uuid,
+    query_choice,
+    query_uuid,
+)
+from shared.badge import Badge, BadgeError, parse_badge
+from shared.decision import Place, Reason, Verdict, decide
+from shared.leads import MIMETYPE, EventRef, Visit, build_workbook, export_filename
+from shared.roles import Role
+from shared.sync import MAX_NOTES, SCAN_STATUSES
+from shared.timefmt import iso, utcnow
+
+bp = Blueprint("exposant_scans", __name__)
+
+CAN_VIEW = IS_GESTIONNAIRE | IS_EXPOSANT
+EXPORT_ACTIONS = ("download", "share")
+
+_Visitor = aliased(User, name="visitor")
+_VisitorPart = aliased(Participant, name="visitor_participant")
+_ExposantPart = aliased(Participant, name="exposant_participant")
+
+
+# ---------------------------------------------------------------------------
+# reading
+
+
+def _scans() -> Select[Any]:
+    """Scans with their visitor (by the badge's user id) and their exposant's user id."""
+    return (
+        select(ExposantScan, _Visitor, _VisitorPart.organisation, _ExposantPart.user_id)
+        .outerjoin(_Visitor, _Visitor.id == ExposantScan.user_id)
+        .outerjoin(_VisitorPart, _VisitorPart.id == ExposantScan.scanned_participant_id)
+        .outerjoin(_ExposantPart, _ExposantPart.id == ExposantScan.exposant_id)
+    )
+
+
+def scan_dict(row: Any) -> dict[str, Any]:
+    scan: ExposantScan = row[0]
+    visitor: User | None = row[1]
+    return {
+        "id": str(scan.id),
+        "exposant": str(scan.exposant_id),
+        "exposant_user_id": row[3],
+        "scanned_participant": str(scan.scanned_participant_id)
+        if scan.scanned_participant_id
+        else None,
+        "event": str(scan.event_id),
+        "scanned_at": iso(scan.scanned_at),
+        "notes": scan.notes,
+        "status": scan.status,
+        "reason": scan.reason,
+        "server_status": scan.server_status,
+        "server_reason": scan.server_reason,
+        "visitor": {
+            "user_id": scan.user_id,
+            "name": visitor.full_name if visitor else None,
+            "email": visitor.email if visitor else None,
+            "organisation": row[2],
+            "badge_id": scan.badge_id,
+        },
+        "client_id": str(scan.client_id) if scan.client_id else None,
+        "kiosk_id": str(scan.kiosk_id) if scan.kiosk_id else None,
+        "received_at": iso(scan.received_at),
+        "decided_offline": scan.decided_offline,
+    }
+
+
+def _own_participant(event_id: uuid.UUID) -> uuid.UUID | None:
+    """The caller's participant record in the event (an exposant's booth)."""
+    return db.session.scalar(
+        select(Participant.id).where(
+            Participant.event_id == event_id,
+            Participant.user_id == current_identity().user_id,
+        )
+    )
+
+
+def _visible(stmt: Select[Any], event_id: uuid.UUID) -> Select[Any]:
+    """Gestionnaires see the event's scans; exposants their own."""
+    stmt = stmt.where(ExposantScan.event_id == event_id)
+    if current_identity().has(IS_GESTIONNAIRE):
+        return stmt
+    return stmt.where(ExposantScan.exposant_id == _own_participant(event_id))
+
+
+def _query_date(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        day = datetime.strptime(raw, "%Y-%m-%d")
+    except ValueError:
+        raise validation_error(name, "must be a date, YYYY-MM-DD") from None
+    return day.replace(tzinfo=UTC)
+
+
+@bp.get("/api/exposant-scans/")
+@require_auth(CAN_VIEW)
+def list_scans() -> ResponseReturnValue:
+    """Filters: ``status``, ``reason``, ``exposant``, ``scanned_participant``, ``kiosk``,
+    ``date`` (a UTC day, YYYY-MM-DD), ``event_id`` (the caller's event only)."""
+    event_id = event_filter()
+    stmt = _visible(_scans(), event_id)
+    status = query_choice("status", SCAN_STATUSES)
+    if status is not None:
+        stmt = stmt.where(ExposantScan.status == status)
+    reason = query_choice("reason", [r.value for r in Reason])
+    if reason is not None:
+        stmt = stmt.where(ExposantScan.reason == reason)
+    for name, column in (
+        ("exposant", ExposantScan.exposant_id),
+        ("scanned_participant", ExposantScan.scanned_participant_id),
+        ("kiosk", ExposantScan.kiosk_id),
+    ):
+        value = query_uuid(name)
+        if value is not None:
+            stmt = stmt.where(column == value)
+    day = _query_date("date")
+    if day is not None:
+        stmt = stmt.where(
+            ExposantScan.scanned_at >= day, ExposantScan.scanned_at < day + timedelta(days=1)
+        )
+    stmt = stmt.order_by(ExposantScan.scanned_at.desc(), ExposantScan.id)
+    return jsonify(paginate(stmt, scan_dict, rows=True))
+
+
+@bp.get("/api/exposant-scans/<uuid:scan_id>/")
+@require_auth(CAN_VIEW)
+def get_scan(scan_id: uuid.UUID) -> ResponseReturnValue:
+    identity = current_identity()
+    event_id = identity.require_event()
+    row = db.session.execute(_scans().where(ExposantScan.id == scan_id)).first()
+    if row is None:
+        raise APIError(404, "Scan not found")
+    same_event(identity, row[0].event_id, "Scan")
+    if not identity.has(IS_GESTIONNAIRE) and row[0].exposant_id != _own_participant(event_id):
+        raise APIError(404, "Scan not found")  # another exposant's visitors are not shown
+    return jsonify(scan_dict(row))
+
+
+def _today() -> tuple[datetime, datetime]:
+    start = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=1)
+
+
+@bp.get("/api/exposant-scans/my_scans/")
+@require_auth(IS_EXPOSANT)
+def my_scans() -> ResponseReturnValue:
+    """The caller's visits in their event (``event_id``, if given, must be that event)."""
+    event_id = event_filter()
+    own = _own_participant(event_id)
+    visits = and_(
+        ExposantScan.event_id == event_id,
+        ExposantScan.exposant_id == own,
+        ExposantScan.status == "granted",
+    )
+    start, end = _today()
+    today = and_(ExposantScan.scanned_at >= start, ExposantScan.scanned_at < end)
+    total, today_count = db.session.execute(
+        select(func.count(), func.count().filter(today)).select_from(ExposantScan).where(visits)
+    ).one()
+    rows = db.session.execute(
+        _scans().where(visits).order_by(ExposantScan.scanned_at.desc(), ExposantScan.id)
+    ).all()
+    return jsonify(
+        {
+            "total_visits": total,
+            "today_visits": today_count,
+            "scans": [scan_dict(r) for r in rows],
+        }
+    )
+
+
+# ---------------------------------------------------------------------------
+# recording
+
+
+def _badge_of(data: dict[str, Any], event_id: uuid.UUID) -> Badge | BadgeError:
+    has_qr = data.get("qr_data") is not None
+    has_participant = data.get("scanned_participant") not in (None, "")
+    if has_qr and has_participant:
+        raise APIError(
+            400,
+            "Give qr_data or scanned_participant, not both",
+            fields={"scanned_participant": "give qr_data or scanned_participant, not both"},
+        )
+    if has_qr:
+        raw = data["qr_data"]
+        if isinstance(raw, dict):  # a client that sent the decoded JSON object itself
+            raw = json.dumps(raw)
+        if not isinstance(raw, str):
+            raise validation_error("qr_data", "must be the badge's QR text (or its JSON object)")
+        return parse_badge(raw)
+    if not has_participant:
+        raise APIError(
+            400,
+            "qr_data: This field is required (or scanned_participant).",
+            fields={"qr_data": REQUIRED},
+        )
+    participant_id = parse_uuid(data["scanned_participant"], "scanned_participant")
+    participant = db.session.get(Participant, participant_id)
+    if participant is None or participant.event_id != event_id:
+        raise validation_error("scanned_participant", "No such participant in this event.")
+    return ensure_profile(participant.user).badge
+
+
+def booth_verdict(event_id: uuid.UUID, badge: Badge | BadgeError, now: datetime) -> Verdict:
+    """The decision core in booth mode, on the server's data (as for uploaded booth scans)."""
+    facts = load_facts(event_id, [badge] if isinstance(badge, Badge) else [], [])
+    place = Place(event_id=str(event_id), room_id=None, mode="booth")
+    person = facts.person(badge, None) if isinstance(badge, Badge) else None
+    return decide(badge, place, person, now)
+
+
+@bp.post("/api/exposant-scans/")
+@require_auth(IS_EXPOSANT)
+def record_scan() -> ResponseReturnValue:
+    """Body: ``{"qr_data": ...}`` or ``{"scanned_participant": uuid}``, and ``"notes"``."""
+    event_id = current_identity().require_event()
+    data = json_body()
+    notes = get_str(data, "notes", required=False, max_len=MAX_NOTES, allow_blank=True)
+    badge = _badge_of(data, event_id)
+    exposant_id = _own_participant(event_id)
+    if exposant_id is None:
+        raise APIError(403, "You have no participant record (booth) in this event")
+    now = utcnow()
+    verdict = booth_verdict(event_id, badge, now)
+    scan = ExposantScan(
+        id=uuid.uuid4(),
+        exposant_id=exposant_id,
+        scanned_participant_id=uuid.UUID(verdict.participant_id)
+        if verdict.participant_id
+        else None,
+        event_id=event_id,
+        scanned_at=now,
+        notes=notes,
+        user_id=verdict.user_id,
+        badge_id=verdict.badge_id,
+        status=verdict.status,
+        reason=verdict.reason.value,
+        server_status=verdict.status,
+        server_reason=verdict.reason.value,
+        decided_offline=False,
+    )
+    db.session.add(scan)
+    db.session.commit()
+    row = db.session.execute(_scans().where(ExposantScan.id == scan.id)).one()
+    body = {**scan_dict(row), "message": verdict.message}
+    if not verdict.granted:
+        body["error"] = verdict.message
+        body["code"] = verdict.reason.value
+        if verdict.reason is Reason.INVALID_BADGE:
+            body["fields"] = {"qr_data": verdict.detail or "not a valid badge"}
+        return jsonify(body), verdict.http_status
+    return jsonify(body), 201
+
+
+# ---------------------------------------------------------------------------
+# export
+
+
+def exposant_events(user_id: int) -> list[tuple[uuid.UUID, EventRef]]:
+    """(booth participant id, event) of every event where the user is an active exposant."""
+    rows = db.session.execute(
+        select(Participant.id, Event.id, Event.name)
+        .join(Event, Event.id == Participant.event_id)
+        .join(
+            UserEventAssignment,
+            and_(
+                UserEventAssignment.user_id == Participant.user_id,
+                UserEventAssignment.event_id == Participant.event_id,
+            ),
+        )
+        .where(
+            Participant.user_id == user_id,
+            UserEventAssignment.role == Role.EXPOSANT.value,
+            UserEventAssignment.is_active.is_(True),
+        )
+        .order_by(Event.start_date, Event.name, Event.id)
+    ).all()
+    return [(pid, EventRef(str(eid), name)) for pid, eid, name in rows]
+
+
+def exposant_visits(participant_ids: list[uuid.UUID]) -> list[Visit]:
+    """The granted visits at these booths (the visitor named by the badge's user id)."""
+    if not participant_ids:
+        return []
+    rows = db.session.execute(
+        select(
+            ExposantScan.event_id,
+            ExposantScan.scanned_at,
+            User,
+            ExposantScan.badge_id,
+            ExposantScan.notes,
+        )
+        .outerjoin(User, User.id == ExposantScan.user_id)
+        .where(
+            ExposantScan.exposant_id.in_(participant_ids),
+            ExposantScan.status == "granted",
+        )
+    ).all()
+    return [
+        Visit(
+            event_id=str(event_id),
+            scanned_at=scanned_at,
+            name=user.full_name if user else None,
+            email=user.email if user else None,
+            badge_id=badge_id,
+            notes=notes,
+        )
+        for event_id, scanned_at, user, badge_id, notes in rows
+    ]
+
+
+@bp.get("/api/exposant-scans/export_excel/")
+@require_auth(IS_EXPOSANT)
+def export_excel() -> ResponseReturnValue:
+    """Every visit of every event where the caller is an active exposant, as .xlsx.
+
+    ``action=download`` (default): ``Content-Disposition: attachment``;
+    ``action=share``: ``inline`` (a mobile share sheet). ``X-Filename`` names the file.
+    """
+    action = query_choice("action", EXPORT_ACTIONS) or "download"
+    identity = current_identity()
+    booths = exposant_events(identity.user_id)
+    sheets = build_workbook(
+        [event for _pid, event in booths], exposant_visits([pid for pid, _e in booths])
+    )
+    filename = export_filename(identity.user.username, utcnow())
+    response = send_file(
+        io.BytesIO(workbook_bytes(sheets)),
+        mimetype=MIMETYPE,
+        as_attachment=action == "download",
+        download_name=filename,
+        max_age=0,
+        etag=False,
+        conditional=False,
+    )
+    response.headers["X-Filename"] = filename
+    response.headers["Access-Control-Expose-Headers"] = "Content-Disposition, X-Filename"
+    response.headers["Cache-Control"] = "no-store"
+    return response

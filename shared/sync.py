@@ -34,6 +34,7 @@ active assignment's role (None when not active) and the participant record.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,7 @@ SCAN_KINDS = ("room_access", "booth_visit")
 SCAN_STATUSES = ("granted", "denied")
 
 Op = Literal["upsert", "delete"]
+_REASON_CODE = re.compile(r"[a-z_]{1,40}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +166,7 @@ def parse_scan(item: object, where: str) -> Scan:
     if status not in SCAN_STATUSES:
         raise SyncFormatError(f"{where}.status", "must be granted or denied")
     reason = item.get("reason")
-    if not isinstance(reason, str) or not 0 < len(reason) <= 40:
+    if not isinstance(reason, str) or not _REASON_CODE.fullmatch(reason):
         raise SyncFormatError(f"{where}.reason", "must be a reason code")
     offline = item.get("decided_offline")
     if not isinstance(offline, bool):
@@ -172,6 +174,8 @@ def parse_scan(item: object, where: str) -> Scan:
     notes = item.get("notes")
     if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES):
         raise SyncFormatError(f"{where}.notes", f"must be a string of at most {MAX_NOTES}")
+    if notes is not None and "\x00" in notes:
+        raise SyncFormatError(f"{where}.notes", "must not contain NUL characters")
     return Scan(
         client_id=client_id,
         kind=kind,

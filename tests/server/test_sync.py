@@ -1067,3 +1067,17 @@ def test_snapshot_of_an_event_with_no_logged_change_does_not_restart(
     room = make.room(world.event_id, "Added later")
     later = client.get(f"/api/sync/changes?cursor={cursor}", headers=kiosk.headers).json
     assert [(c["entity"], c["key"]) for c in later["changes"]] == [("room", str(room))]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("notes", "a\x00b"), ("reason", "granted\x00"), ("reason", "DROP TABLE")],
+)
+def test_nul_or_junk_in_a_scan_is_a_400_not_a_500(
+    app: Flask, client: FlaskClient, auth: AuthActions, world: World, field: str, value: str
+) -> None:
+    kiosk = door_kiosk(client, auth, world)
+    bad = {**scan(world.members[PART].qr), field: value}
+    r = push(client, kiosk, [bad])
+    assert r.status_code == 400 and f"scans[0].{field}" in r.json["fields"]
+    assert count(app, RoomAccess) == 0

@@ -126,15 +126,16 @@ def _visible(stmt: Select[Any], event_id: uuid.UUID) -> Select[Any]:
     return stmt.where(ExposantScan.exposant_id == _own_participant(event_id))
 
 
-def _query_date(name: str) -> datetime | None:
+def _query_day(name: str) -> tuple[datetime, datetime] | None:
+    """A UTC day given as YYYY-MM-DD: (its start, the next day's start)."""
     raw = request.args.get(name)
     if not raw:
         return None
     try:
-        day = datetime.strptime(raw, "%Y-%m-%d")
-    except ValueError:
+        day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
+        return day, day + timedelta(days=1)
+    except (ValueError, OverflowError):
         raise validation_error(name, "must be a date, YYYY-MM-DD") from None
-    return day.replace(tzinfo=UTC)
 
 
 @bp.get("/api/exposant-scans/")
@@ -158,11 +159,9 @@ def list_scans() -> ResponseReturnValue:
         value = query_uuid(name)
         if value is not None:
             stmt = stmt.where(column == value)
-    day = _query_date("date")
+    day = _query_day("date")
     if day is not None:
-        stmt = stmt.where(
-            ExposantScan.scanned_at >= day, ExposantScan.scanned_at < day + timedelta(days=1)
-        )
+        stmt = stmt.where(ExposantScan.scanned_at >= day[0], ExposantScan.scanned_at < day[1])
     stmt = stmt.order_by(ExposantScan.scanned_at.desc(), ExposantScan.id)
     return jsonify(paginate(stmt, scan_dict, rows=True))
 

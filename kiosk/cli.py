@@ -26,6 +26,8 @@ import platformdirs
 
 from kiosk.client import Offline, ProtocolError, SyncClient, Timeout
 from kiosk.decide import record_scan
+from kiosk.decoders import DEFAULT_ORDER
+from kiosk.i18n import LANGS
 from kiosk.store import KioskStore
 from kiosk.sync import Syncer, SyncProgress, SyncSummary
 from shared.decision import Verdict
@@ -315,6 +317,117 @@ def verify(ctx: click.Context, payload: str) -> None:
     _echo_json(verdict_json(verdict, scan, latency))
 
 
+# -- leads (booth kiosks) -----------------------------------------------------
+
+
+def _booth_store(ctx: click.Context) -> KioskStore:
+    store = _provisioned_store(ctx)
+    if store.get_meta("mode") != "booth":
+        _fail(
+            "`leads` is for booth kiosks: this kiosk checks badges at a door"
+            " (it records no visitors); provision a booth kiosk with an exposant's login"
+        )
+    return store
+
+
+def _local_time(text: str | None) -> str:
+    when = parse_iso(text) if text else None
+    return f"{when.astimezone():%Y-%m-%d %H:%M}" if when else "?"
+
+
+def _leads_table(rows: list[dict[str, Any]]) -> str:
+    header = ("heure", "nom", "organisation", "email", "notes", "id")
+    cells = [
+        (
+            _local_time(r["scanned_at"]),
+            r["name"] or "?",
+            r["organisation"] or "-",
+            r["email"] or "-",
+            " ".join((r["notes"] or "").split()) or "-",
+            r["client_id"][:8] + (" (à envoyer)" if r["sync"] == "pending" else ""),
+        )
+        for r in rows
+    ]
+    widths = [max(len(c[i]) for c in [header, *cells]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+        for line in [header, *cells]
+    )
+
+
+@main.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
+@click.option("--all", "every_scan", is_flag=True, help="Refused badges too (not leads).")
+@click.pass_context
+def leads(ctx: click.Context, as_json: bool, every_scan: bool) -> None:
+    """A booth's visitors: list them (time, name, organisation, email, notes).
+
+    \b
+    badgegate-kiosk leads [--json]
+    badgegate-kiosk leads note CLIENT_ID TEXT    (an id prefix is enough)
+    badgegate-kiosk leads export FILE.xlsx
+    """
+    store = _booth_store(ctx)
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = store.leads(every_scan=every_scan)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("aucune visite")
+        return
+    click.echo(_leads_table(rows))
+    waiting = sum(1 for r in rows if r["sync"] == "pending")
+    click.echo(f"{len(rows)} visites, {waiting} à envoyer")
+
+
+@leads.command("note")
+@click.argument("client_id")
+@click.argument("text")
+@click.pass_context
+def leads_note(ctx: click.Context, client_id: str, text: str) -> None:
+    """Set the note of a visit (TEXT replaces it; "" clears it)."""
+    from kiosk.store import StoreError
+
+    store = _booth_store(ctx)
+    prefix = client_id.strip().lower()
+    found = [r["client_id"] for r in store.leads(every_scan=True)]
+    matches = [c for c in found if c == prefix] or (
+        [c for c in found if c.startswith(prefix)] if len(prefix) >= 4 else []
+    )
+    if not matches:
+        _fail(f"no visit {client_id!r} (see `badgegate-kiosk leads`)")
+    if len(matches) > 1:
+        _fail(f"{client_id!r} names {len(matches)} visits: give more of the id")
+    try:
+        outcome = store.set_note(matches[0], text)
+    except StoreError as exc:
+        _fail(str(exc))
+    click.echo(
+        {
+            "queued": "note saved; it goes to the server with the scan",
+            "resent": "note saved; the visit is queued again to update the server",
+            "rejected": "note saved here only: the server rejected this scan",
+        }[outcome]
+    )
+
+
+@leads.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.pass_context
+def leads_export(ctx: click.Context, path: Path) -> None:
+    """Write the visits to an Excel file (the server's export_excel layout), offline."""
+    from kiosk.leads import export_leads
+
+    store = _booth_store(ctx)
+    try:
+        written = export_leads(store, path)
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc}")
+    click.echo(f"{written} visites écrites dans {path}")
+
+
 # -- run --wedge -------------------------------------------------------------
 
 
@@ -425,18 +538,9 @@ def _raw_terminal(fd: int) -> Iterator[None]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-@main.command()
-@click.option("--wedge", is_flag=True, help="Read payloads from a keyboard-wedge scanner (stdin).")
-@click.option("--interval", default=15.0, show_default=True, help="Seconds between syncs.")
-@click.option("--idle", default=WEDGE_IDLE_S, hidden=True, help="Pause that ends a payload (s).")
-@click.pass_context
-def run(ctx: click.Context, wedge: bool, interval: float, idle: float) -> None:
-    """Scan badges: one JSON line per verdict on stdout; sync in the background."""
-    if not wedge:
-        raise click.UsageError("only --wedge (a keyboard-wedge scanner on stdin) is available")
-    store = _provisioned_store(ctx)
-    revoked = store.revoked
-    if revoked:
+def _start_syncer(store: KioskStore, interval: float) -> tuple[SyncClient, Syncer]:
+    """The background sync loop of ``run`` (not started on a revoked kiosk)."""
+    if store.revoked:
         click.echo("revoked: scans are decided and kept, but not sent", err=True)
     last_online: list[bool | None] = [None]
 
@@ -447,27 +551,266 @@ def run(ctx: click.Context, wedge: bool, interval: float, idle: float) -> None:
 
     client = _client(store)
     syncer = Syncer(store, client, interval=interval, on_summary=on_summary)
-    if not revoked:
+    if not store.revoked:
         syncer.start()
+    return client, syncer
+
+
+def _run_wedge(store: KioskStore, syncer: Syncer, idle: float) -> None:
     fd = sys.stdin.fileno()
-    interrupted = False
+    with _raw_terminal(fd):
+        for payload in wedge_payloads(fd, idle):
+            started = time.perf_counter()
+            try:
+                verdict, scan = record_scan(store, payload)
+            except Exception as exc:  # never show a verdict that is not on disk
+                log.exception("scan not recorded")
+                _echo_json({"time": None, "status": "error", "reason": "store_error",
+                            "message": str(exc)})  # fmt: skip
+                continue
+            _echo_json(verdict_json(verdict, scan, (time.perf_counter() - started) * 1000))
+            syncer.nudge()
+
+
+def event_json(event: Any, banner: Any) -> dict[str, Any]:
+    """The JSON line of a camera/video/images verdict (a ``kiosk.scanner.ScanEvent``
+    and its ``kiosk.screen.Banner``): :func:`verdict_json`'s fields, with
+    ``message`` the screen's text (in ``--lang``), plus ``already_scanned``,
+    ``source_frame`` and ``source_time`` (and ``source_file`` for images)."""
+    verdict, scan = event.verdict, event.scan
+    if verdict is None or scan is None:  # the store failed: nothing was recorded
+        out: dict[str, Any] = {
+            "time": event.time,
+            "status": "error",
+            "reason": "store_error",
+            "user_id": None,
+            "name": None,
+            "message": banner.title,
+            "error": event.error,
+            "offline": None,
+            "latency_ms": round(event.latency_ms, 3),
+        }
+    else:
+        out = verdict_json(verdict, scan, event.latency_ms)
+        out["time"] = event.time
+        out["message"] = banner.title
+        out["detail"] = verdict.detail
+        if event.already_scanned:
+            out["scanned_at"] = verdict.decided_at  # when it was recorded
+    out["already_scanned"] = event.already_scanned
+    out["source_frame"] = event.frame_index
+    out["source_time"] = round(event.source_time, 3)
+    if event.frame_name is not None:
+        out["source_file"] = event.frame_name
+    return out
+
+
+def _open_source(
+    camera: str | None,
+    video: Path | None,
+    images: Path | None,
+    resolution: str,
+    fps: float | None,
+    loop: bool,
+) -> Any:
+    from kiosk.sources import (
+        ImageDirSource,
+        SourceError,
+        VideoSource,
+        open_camera,
+        parse_resolution,
+    )
+
     try:
-        with _raw_terminal(fd):
-            for payload in wedge_payloads(fd, idle):
-                started = time.perf_counter()
-                try:
-                    verdict, scan = record_scan(store, payload)
-                except Exception as exc:  # never show a verdict that is not on disk
-                    log.exception("scan not recorded")
-                    _echo_json({"time": None, "status": "error", "reason": "store_error",
-                                "message": str(exc)})  # fmt: skip
-                    continue
-                _echo_json(verdict_json(verdict, scan, (time.perf_counter() - started) * 1000))
-                syncer.nudge()
+        if video is not None:
+            return VideoSource(video, fps=fps, loop=loop)
+        if images is not None:
+            return ImageDirSource(images, fps=fps, loop=loop)
+        try:
+            size = parse_resolution(resolution)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--resolution") from None
+        return open_camera(camera if camera is not None else "0", size)
+    except SourceError as exc:
+        hint = "; use --video FILE or --images DIR" if video is None and images is None else ""
+        _fail(f"{exc}{hint}")
+
+
+def _has_display() -> bool:
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _run_camera(store: KioskStore, syncer: Syncer, source: Any, options: dict[str, Any]) -> int:
+    from kiosk.camera import KioskOptions, run_kiosk
+    from kiosk.decoders import DecoderUnavailable, make_decoder
+    from kiosk.scanner import Scanner
+
+    try:
+        decoder, note = make_decoder(options.pop("decoder"))
+    except DecoderUnavailable as exc:
+        _fail(str(exc))
+    click.echo(f"{source.description}; {note}", err=True)
+    scanner = Scanner(
+        decoder,
+        lambda payload: record_scan(store, payload),
+        rescan_after=options.pop("rescan_after"),
+        on_recorded=syncer.nudge,
+    )
+    name = store.get_meta("kiosk_name")
+    kiosk_options = KioskOptions(title=f"BadgeGate - {name}" if name else "BadgeGate", **options)
+    result = run_kiosk(
+        store, source, scanner, lambda event, banner: _echo_json(event_json(event, banner)),
+        kiosk_options,
+    )  # fmt: skip
+    click.echo(result.line(), err=True)
+    return result.code
+
+
+@main.command()
+@click.option("--wedge", is_flag=True, help="Read payloads from a keyboard-wedge scanner (stdin).")
+@click.option(
+    "--camera",
+    is_flag=False,
+    flag_value="0",
+    default=None,
+    metavar="N|auto",
+    help="Read badges from webcam N (the default source: camera 0). 'auto': camera 0"
+    " if it opens and gives a frame, else exit 1.",
+)
+@click.option(
+    "--video",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read badges from a video file, every frame in order.",
+)
+@click.option(
+    "--images",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Read badges from the images of a directory, in file name order.",
+)
+@click.option(
+    "--resolution", default="1280x720", show_default=True, help="Camera resolution asked for."
+)
+@click.option("--headless", is_flag=True, help="No window: only the JSON lines on stdout.")
+@click.option("--fullscreen", is_flag=True, help="Full-screen window (f toggles it).")
+@click.option(
+    "--lang", type=click.Choice(LANGS), default="fr", show_default=True, help="Screen language."
+)
+@click.option(
+    "--rescan-after",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds before the same badge is a new scan (a re-entry); until then it is"
+    " 'already scanned', not queued.",
+)
+@click.option(
+    "--banner-seconds",
+    type=click.FloatRange(min=0.1),
+    default=3.0,
+    show_default=True,
+    help="How long a verdict stays on screen.",
+)
+@click.option(
+    "--decoder",
+    type=click.Choice(DEFAULT_ORDER),
+    default=None,
+    help="QR decoder [default: the first that loads of " + ", ".join(DEFAULT_ORDER) + "].",
+)
+@click.option(
+    "--sound/--no-sound", default=None, help="A tone per verdict [default: with a window]."
+)
+@click.option(
+    "--fps",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Frame rate of --images [default 1] or --video [default: the file's]: the"
+    " clock of debouncing.",
+)
+@click.option("--loop", is_flag=True, help="--video/--images: start over at the end.")
+@click.option("--interval", default=15.0, show_default=True, help="Seconds between syncs.")
+@click.option("--idle", default=WEDGE_IDLE_S, hidden=True, help="Pause that ends a payload (s).")
+@click.option(
+    "--screenshot",
+    envvar="BADGEGATE_KIOSK_SCREENSHOT",
+    default=None,
+    hidden=True,
+    help="Save the rendered frame that first shows each banner ({n}: its number).",
+)
+@click.option(
+    "--pace/--no-pace",
+    default=None,
+    hidden=True,
+    help="Play a file at its frame rate [default: with a window].",
+)
+@click.pass_context
+def run(
+    ctx: click.Context,
+    wedge: bool,
+    camera: str | None,
+    video: Path | None,
+    images: Path | None,
+    resolution: str,
+    headless: bool,
+    fullscreen: bool,
+    lang: str,
+    rescan_after: float,
+    banner_seconds: float,
+    decoder: str | None,
+    sound: bool | None,
+    fps: float | None,
+    loop: bool,
+    interval: float,
+    idle: float,
+    screenshot: str | None,
+    pace: bool | None,
+) -> None:
+    """Scan badges: one JSON line per verdict on stdout; sync in the background.
+
+    The source is one of --camera (the default), --video, --images, or --wedge
+    (a keyboard-wedge scanner, or any stdin: one payload per line). Door or
+    booth comes from the kiosk's provisioning. With a window (not --headless):
+    the camera image, the code outlined, a verdict banner, a status bar; q or
+    Esc quits. Live camera frames are dropped, never queued, when decoding is
+    slower than the camera; video and image frames are all processed, in order.
+    """
+    given = [n for n, v in (("--wedge", wedge), ("--camera", camera), ("--video", video),
+                            ("--images", images)) if v]  # fmt: skip
+    if len(given) > 1:
+        raise click.UsageError(f"give one source, not {' and '.join(given)}")
+    store = _provisioned_store(ctx)
+    source = None
+    if not wedge:
+        if not headless and not _has_display():
+            _fail("no display (DISPLAY is not set): run with --headless, or from a desktop")
+        source = _open_source(camera, video, images, resolution, fps, loop)
+    client, syncer = _start_syncer(store, interval)
+    interrupted = False
+    code = EXIT_OK
+    try:
+        if source is None:
+            _run_wedge(store, syncer, idle)
+        else:
+            options = {
+                "decoder": decoder,
+                "rescan_after": rescan_after,
+                "headless": headless,
+                "fullscreen": fullscreen,
+                "lang": lang,
+                "banner_seconds": banner_seconds,
+                "sound": (not headless) if sound is None else sound,
+                "screenshot": screenshot,
+                "pace": pace,
+            }
+            code = _run_camera(store, syncer, source, options)
     except KeyboardInterrupt:
         interrupted = True
     finally:
         syncer.stop(timeout=5.0)
+        if source is not None:
+            with contextlib.suppress(Exception):
+                source.close()
     if not interrupted and not store.revoked:
         final = syncer.push_once(QUICK_TIMEOUT)
         click.echo(f"final push: {final.line()}", err=True)
@@ -475,3 +818,72 @@ def run(ctx: click.Context, wedge: bool, interval: float, idle: float) -> None:
     if interrupted:
         click.echo("stopped", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    if code != EXIT_OK:
+        sys.exit(code)
+
+
+@main.command("demo-video")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--payload",
+    "payloads",
+    multiple=True,
+    help="A badge payload to show (repeat it: one badge after the other).",
+)
+@click.option(
+    "--payload-file",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="Payloads, one per line ('-': stdin), after the --payload ones.",
+)
+@click.option("--caption", "captions", multiple=True, help="A name under each code, in order.")
+@click.option("--fps", type=click.FloatRange(min=1), default=15.0, show_default=True)
+@click.option(
+    "--hold",
+    type=click.FloatRange(min=0.1),
+    default=1.5,
+    show_default=True,
+    help="Seconds each badge is shown.",
+)
+@click.option(
+    "--gap",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds of empty room between badges.",
+)
+@click.option("--size", default="1280x720", show_default=True, help="WIDTHxHEIGHT.")
+def demo_video(
+    out: Path,
+    payloads: tuple[str, ...],
+    payload_file: TextIO | None,
+    captions: tuple[str, ...],
+    fps: float,
+    hold: float,
+    gap: float,
+    size: str,
+) -> None:
+    """Write a short video (.avi, MJPG) of badges held up to a kiosk, for
+    `run --video OUT.avi` where there is no webcam."""
+    from kiosk.demo_video import make_demo_video
+    from kiosk.sources import parse_resolution
+
+    every = list(payloads)
+    if payload_file is not None:
+        every += [line.strip() for line in payload_file if line.strip()]
+    if not every:
+        raise click.UsageError("give at least one --payload (or --payload-file)")
+    try:
+        dims = parse_resolution(size)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--size") from None
+    try:
+        video = make_demo_video(out, every, fps, hold=hold, gap=gap, size=dims,
+                                captions=list(captions) or None)  # fmt: skip
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    spans = ", ".join(f"{s.first}-{s.last}" for s in video.segments)
+    click.echo(
+        f"wrote {video.path}: {video.frames} frames, {video.duration:.1f} s at {fps:g} fps;"
+        f" badges on frames {spans}"
+    )

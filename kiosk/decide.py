@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from kiosk.store import KioskStore, StoreError
+from kiosk.store import BoothVisit, KioskStore, StoreError
 from shared.badge import MAX_PAYLOAD_CHARS, Badge, parse_badge
 from shared.decision import PersonFacts, Place, SessionFacts, Verdict, decide
 from shared.sync import Scan, person_facts_from_member, pick_session, session_facts_from_record
@@ -122,9 +122,23 @@ def record_scan(
     """:func:`decide_scan`, then queue the scan durably (before anyone sees the verdict).
 
     ``offline`` defaults to the store's view: True unless the last sync succeeded.
+    At a booth, the visit (who, when, the verdict, the notes) is written in the
+    same transaction as the outbox row: the granted ones are the exposant's leads.
     """
     if offline is None:
         offline = not store.place().online
     verdict, scan = decide_scan(store, raw_payload, now, offline=offline, notes=notes)
-    store.enqueue(scan)
+    store.enqueue(scan, booth_visit(store, verdict) if scan.kind == "booth_visit" else None)
     return verdict, scan
+
+
+def booth_visit(store: KioskStore, verdict: Verdict) -> BoothVisit:
+    """Who the verdict is about, as the store's member record names them."""
+    member = store.member(verdict.user_id) if verdict.name is not None and verdict.user_id else None
+    return BoothVisit(
+        user_id=verdict.user_id,
+        badge_id=verdict.badge_id,
+        name=verdict.name,
+        email=verdict.email or None,
+        organisation=(member or {}).get("organisation") or None,
+    )

@@ -208,7 +208,13 @@ class ZxingDecoder(_Prepared):
         except AttributeError:
             raise ValueError(f"unknown zxing-cpp binarizer {binarizer!r}") from None
         self._read = zxingcpp.read_barcodes
-        self._formats = zxingcpp.BarcodeFormat.QRCode
+        # Badges are full-size (model 2) QR codes. zxing-cpp 3's ``QRCode`` is a
+        # family that also reads Micro QR and rMQR, and it then reads phantom
+        # Micro QR codes (e.g. "25309") in the finder patterns of a large code:
+        # a red verdict right after the real one. zxing-cpp 2's ``QRCode`` is
+        # the full-size code only (it has no ``QRCodeModel2``).
+        formats = zxingcpp.BarcodeFormat
+        self._formats = getattr(formats, "QRCodeModel2", formats.QRCode)
         # only what differs from the library's defaults, so that the plain
         # call works with every zxing-cpp version (option names grew over time)
         self._options: dict[str, Any] = {

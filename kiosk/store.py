@@ -6,6 +6,9 @@
 - ``outbox``: every scan, durable before its verdict is shown, until the server
   confirms it (accepted or duplicate); scans the server rejected stay, marked
   ``rejected`` with the reason, and are never sent again.
+- ``visits`` (booth kiosks): every booth scan, written in the outbox row's
+  transaction; the granted ones are the exposant's leads. A note edited later is
+  sent again under the same scan id (the server updates the visit's notes).
 
 WAL journal, ``synchronous=FULL``: a committed scan survives a power cut. A change
 page is committed with ``synchronous=NORMAL`` (atomic, not fsynced: if a power
@@ -28,13 +31,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from shared.sync import ENTITIES, ChangePage, Scan
+from shared.sync import ENTITIES, MAX_NOTES, ChangePage, Scan
 from shared.timefmt import as_utc, iso, parse_iso, utcnow
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "kiosk.db"
-SCHEMA_VERSION = 1
+#: 2: the ``visits`` table (booth leads); the schema script is idempotent, so an
+#: older store gets what it lacks on opening
+SCHEMA_VERSION = 2
 
 #: The meta keys (values are stored as text; see the typed accessors).
 META_KEYS = (
@@ -113,6 +118,25 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state);
+-- booth kiosks: every scan at the booth, written with its outbox row; the granted
+-- ones are the exposant's leads (notes are edited here, and re-sent)
+CREATE TABLE IF NOT EXISTS visits (
+    client_id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    scanned_at TEXT NOT NULL,  -- UTC, fixed width (sortable), as sessions.start_time
+    user_id INTEGER,
+    badge_id TEXT,
+    name TEXT,
+    email TEXT,
+    organisation TEXT,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    notes TEXT,
+    payload TEXT NOT NULL,
+    decided_offline INTEGER NOT NULL,
+    notes_updated_at TEXT
+);
+CREATE INDEX IF NOT EXISTS visits_by_time ON visits (status, scanned_at);
 """
 
 
@@ -171,6 +195,35 @@ class PageResult:
     latest_seq: int = 0
     last_seq: int | None = None  # the page's highest seq
     server_time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BoothVisit:
+    """Who was scanned at the booth (as the store's member record named them)."""
+
+    user_id: int | None
+    badge_id: str | None
+    name: str | None
+    email: str | None
+    organisation: str | None
+
+
+#: the columns of :meth:`KioskStore.leads` rows, in order
+VISIT_COLUMNS = (
+    "client_id",
+    "event_id",
+    "scanned_at",
+    "user_id",
+    "badge_id",
+    "name",
+    "email",
+    "organisation",
+    "status",
+    "reason",
+    "notes",
+    "decided_offline",
+    "notes_updated_at",
+)
 
 
 def sortable_time(value: object) -> str | None:
@@ -286,6 +339,8 @@ class KioskStore:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._closed = False
+        #: booth scans handed to a push (by :meth:`pending`): client id -> the notes sent
+        self._sent_notes: dict[str, str | None] = {}
         conn = self._conn()
         if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
             conn.executescript(_SCHEMA)
@@ -596,28 +651,34 @@ class KioskStore:
 
     # -- the outbox ---------------------------------------------------------
 
-    def enqueue(self, scan: Scan) -> None:
-        """Write a scan durably (committed, fsynced) before its verdict is shown."""
-        d = scan.to_dict()
+    def enqueue(self, scan: Scan, visit: BoothVisit | None = None) -> None:
+        """Write a scan durably (committed, fsynced) before its verdict is shown; a
+        booth scan's ``visit`` is written in the same transaction."""
         with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO outbox (client_id, kind, payload, scanned_at, status, reason,"
-                " room_id, session_id, notes, decided_offline, state, attempts, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
-                (
-                    d["client_id"],
-                    d["kind"],
-                    d["payload"],
-                    d["scanned_at"],
-                    d["status"],
-                    d["reason"],
-                    d["room_id"],
-                    d["session_id"],
-                    d["notes"],
-                    int(scan.decided_offline),
-                    iso(utcnow()),
-                ),
-            )
+            self._insert_outbox(conn, scan)
+            if visit is not None:
+                self._insert_visit(conn, scan, visit)
+
+    def _insert_outbox(self, conn: sqlite3.Connection, scan: Scan) -> None:
+        d = scan.to_dict()
+        conn.execute(
+            "INSERT INTO outbox (client_id, kind, payload, scanned_at, status, reason,"
+            " room_id, session_id, notes, decided_offline, state, attempts, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+            (
+                d["client_id"],
+                d["kind"],
+                d["payload"],
+                d["scanned_at"],
+                d["status"],
+                d["reason"],
+                d["room_id"],
+                d["session_id"],
+                d["notes"],
+                int(scan.decided_offline),
+                iso(utcnow()),
+            ),
+        )
 
     def pending(self, limit: int = 500) -> list[Scan]:
         """The oldest scans not yet confirmed (rejected ones never come back)."""
@@ -631,7 +692,11 @@ class KioskStore:
             )
             .fetchall()
         )
-        return [_scan_from_row(r) for r in rows]
+        scans = [_scan_from_row(r) for r in rows]
+        for scan in scans:  # what a push will carry: ack() checks a note edited meanwhile
+            if scan.kind == "booth_visit":
+                self._sent_notes[str(scan.client_id)] = scan.notes
+        return scans
 
     def mark_pending_offline(self) -> int:
         """Flag every scan still waiting as decided offline (the server was unreachable)."""
@@ -668,6 +733,7 @@ class KioskStore:
             else:
                 gone.append((client_id,))
         with self.transaction() as conn:
+            gone = self._unless_note_edited(conn, gone, [c for _r, c in rejected])
             conn.executemany("DELETE FROM outbox WHERE client_id = ?", gone)
             conn.executemany(
                 "UPDATE outbox SET state = 'rejected', reject_reason = ? WHERE client_id = ?",
@@ -696,6 +762,127 @@ class KioskStore:
         )
         keys = ("client_id", "scanned_at", "payload", "status", "reason", "reject_reason")
         return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # -- booth visits (leads) ------------------------------------------------
+
+    def _insert_visit(self, conn: sqlite3.Connection, scan: Scan, visit: BoothVisit) -> None:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'event_id'").fetchone()
+        if row is None or not row[0]:
+            raise StoreError("this kiosk is not provisioned")
+        conn.execute(
+            "INSERT INTO visits (client_id, event_id, scanned_at, user_id, badge_id, name,"
+            " email, organisation, status, reason, notes, payload, decided_offline)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                str(scan.client_id),
+                row[0],
+                sortable_time(scan.scanned_at),
+                visit.user_id,
+                visit.badge_id,
+                visit.name,
+                visit.email,
+                visit.organisation,
+                scan.status,
+                scan.reason,
+                scan.notes,
+                scan.payload,
+                int(scan.decided_offline),
+            ),
+        )
+
+    def _unless_note_edited(
+        self, conn: sqlite3.Connection, gone: list[tuple[str]], rejected: Sequence[str]
+    ) -> list[tuple[str]]:
+        """The confirmed scans that may leave the outbox: not those whose note was edited
+        after :meth:`pending` handed them to the push (they go again, with the new note)."""
+        keep: list[tuple[str]] = []
+        for (client_id,) in gone:
+            if client_id in self._sent_notes:
+                sent = self._sent_notes.pop(client_id)
+                now = conn.execute(
+                    "SELECT notes FROM outbox WHERE client_id = ?", (client_id,)
+                ).fetchone()
+                if now is not None and now[0] != sent:
+                    continue
+            keep.append((client_id,))
+        for client_id in rejected:
+            self._sent_notes.pop(client_id, None)
+        return keep
+
+    def _visit_rows(self, where: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT " + ", ".join(f"v.{c}" for c in VISIT_COLUMNS) + ", o.state"
+                " FROM visits v LEFT JOIN outbox o ON o.client_id = v.client_id"
+                f" WHERE {where} ORDER BY v.scanned_at, v.rowid",
+                params,
+            )
+            .fetchall()
+        )
+        out = []
+        for r in rows:
+            d = dict(zip(VISIT_COLUMNS, r[:-1], strict=True))
+            d["scanned_at"] = iso(parse_iso(d["scanned_at"]))
+            d["decided_offline"] = bool(d["decided_offline"])
+            # sent: the server has the scan and its note; pending: not yet; rejected: never
+            d["sync"] = r[-1] or "sent"
+            out.append(d)
+        return out
+
+    def leads(self, *, every_scan: bool = False) -> list[dict[str, Any]]:
+        """The current event's booth visits, oldest first: the granted ones (the leads),
+        or with ``every_scan`` the refused badges too."""
+        where = "v.event_id = ?" + ("" if every_scan else " AND v.status = 'granted'")
+        return self._visit_rows(where, (self.get_meta("event_id") or "",))
+
+    def visit(self, client_id: str) -> dict[str, Any] | None:
+        found = self._visit_rows("v.client_id = ?", (client_id,))
+        return found[0] if found else None
+
+    def set_note(self, client_id: str, text: str) -> str:
+        """Change a lead's note. The server gets it with the scan if that is still in the
+        outbox (``"queued"``); once sent, the same scan id is queued again with the new
+        note (``"resent"``): the server answers duplicate and updates the visit's notes.
+        A scan the server rejected keeps the note here only (``"rejected"``).
+        """
+        if not isinstance(text, str) or len(text) > MAX_NOTES:
+            raise StoreError(f"a note is text of at most {MAX_NOTES} characters")
+        if "\x00" in text:
+            raise StoreError("a note cannot contain NUL characters")
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT status, reason, payload, scanned_at, decided_offline FROM visits"
+                " WHERE client_id = ?",
+                (client_id,),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no visit {client_id}")
+            status, reason, payload, scanned_at, offline = row
+            if status != "granted":
+                raise StoreError(f"visit {client_id} is not a lead: the badge was refused")
+            conn.execute(
+                "UPDATE visits SET notes = ?, notes_updated_at = ? WHERE client_id = ?",
+                (text, iso(utcnow()), client_id),
+            )
+            queued = conn.execute(
+                "SELECT state FROM outbox WHERE client_id = ?", (client_id,)
+            ).fetchone()
+            if queued is not None:  # pending: sent with the scan; rejected: never sent
+                conn.execute("UPDATE outbox SET notes = ? WHERE client_id = ?", (text, client_id))
+                return "queued" if queued[0] == "pending" else "rejected"
+            scan = Scan(
+                client_id=uuid.UUID(client_id),
+                kind="booth_visit",
+                payload=payload,
+                scanned_at=parse_iso(scanned_at) or utcnow(),
+                status=status,
+                reason=reason,
+                decided_offline=bool(offline),
+                notes=text,
+            )
+            self._insert_outbox(conn, scan)
+            return "resent"
 
     # -- status -------------------------------------------------------------
 

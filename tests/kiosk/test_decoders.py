@@ -191,6 +191,20 @@ def test_hostile_payloads_decode_to_the_exact_bytes(
     assert isinstance(parse_badge(found[payload].data), BadgeError)
 
 
+def test_micro_qr_codes_are_not_read(decoder: Decoder) -> None:
+    """Badges are full-size QR codes: a decoder that also reads Micro QR (zxing-cpp 3's
+    ``QRCode`` family does) finds phantom ones in a large code's finder patterns
+    (a red "invalid" verdict right after the real one)."""
+    import segno
+
+    micro = segno.make_micro("25309")
+    modules = np.array(list(micro.matrix_iter(scale=12, border=4)), dtype=bool)
+    image = np.where(modules, 0, 255).astype(np.uint8)
+    frame = np.full((480, 640), 200, np.uint8)
+    frame[100 : 100 + image.shape[0], 100 : 100 + image.shape[1]] = image
+    assert decoder.decode(frame) == []
+
+
 def test_hostile_payloads_are_long_enough_to_matter() -> None:
     assert len(HOSTILE["large"]) > 1000
     with pytest.raises(UnicodeDecodeError):

@@ -1,0 +1,418 @@
+"""The kiosk's screen: the camera image, the codes outlined, a verdict banner, a status bar.
+
+:func:`render` is pure: ``render(frame, state)`` returns a new BGR image and
+needs no display, so it is tested directly; :class:`Window` only shows what
+it is given (an OpenCV ``imshow`` window, optionally full screen).
+
+Layout (see :func:`layout`): a status bar along the top (mode, room and
+session or booth, online or not, data age, queue length), and for a few
+seconds after a verdict a banner over the bottom third: green with the
+person's name for granted, red with the reason for denied, amber for
+payment required and "already scanned". Text is drawn with OpenCV's own
+font engine where it has one (OpenCV 5 ``cv2.FontFace``: accents and any
+Unicode), else with the Hershey fonts (ASCII: accents are dropped).
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from kiosk.i18n import DEFAULT_LANG, Lang, reason_text, text
+from kiosk.scanner import Outcome, Polygon, ScanEvent
+
+if TYPE_CHECKING:
+    import numpy as np
+
+BGR = tuple[int, int, int]
+
+#: banner fill per outcome (BGR)
+BANNER_COLORS: dict[Outcome, BGR] = {
+    "granted": (56, 158, 22),  # green
+    "denied": (40, 40, 208),  # red
+    "warning": (0, 168, 247),  # amber
+}
+#: text on each banner: white on green and red, near-black on amber (contrast)
+BANNER_TEXT: dict[Outcome, BGR] = {
+    "granted": (255, 255, 255),
+    "denied": (255, 255, 255),
+    "warning": (20, 20, 20),
+}
+#: outline of a code with no verdict (yet)
+UNDECIDED_OUTLINE: BGR = (255, 210, 0)
+STATUS_BG: BGR = (24, 24, 24)
+STATUS_TEXT: BGR = (240, 240, 240)
+ONLINE_DOT: dict[bool | None, BGR] = {
+    True: (70, 200, 70),
+    False: (60, 60, 230),
+    None: (150, 150, 150),
+}
+
+#: a name longer than this is cut (a store record is not ours to trust blindly)
+MAX_NAME_CHARS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    outcome: Outcome
+    title: str
+    subtitle: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenState:
+    """Everything drawn over a frame."""
+
+    #: codes to outline: (polygon in frame pixels, outcome or None if undecided)
+    outlines: tuple[tuple[Polygon, Outcome | None], ...] = ()
+    banner: Banner | None = None
+    #: status bar items, left to right
+    status: tuple[str, ...] = ()
+    #: the dot at the start of the status bar: online (green), offline (red), unknown (gray)
+    online: bool | None = None
+    #: a small line just above the banner area (e.g. "end of video")
+    note: str | None = None
+
+
+Rect = tuple[int, int, int, int]  # x, y, width, height
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    status: Rect
+    banner: Rect
+    #: the banner's two text lines (title: the verdict; subtitle: the name)
+    title: Rect
+    subtitle: Rect
+
+
+def layout(width: int, height: int) -> Layout:
+    """Where things go on a ``width`` x ``height`` frame."""
+    status_h = max(22, round(height * 0.06))
+    banner_h = max(80, round(height * 0.32))
+    banner_y = height - banner_h
+    pad = max(4, round(banner_h * 0.08))
+    line_h = (banner_h - 3 * pad) // 2
+    title = (pad, banner_y + pad, width - 2 * pad, line_h)
+    subtitle = (pad, banner_y + 2 * pad + line_h, width - 2 * pad, line_h)
+    return Layout((0, 0, width, status_h), (0, banner_y, width, banner_h), title, subtitle)
+
+
+# ---------------------------------------------------------------------------
+# text
+
+
+def _cv2() -> Any:
+    import cv2
+
+    return cv2
+
+
+def clean_text(value: str, limit: int = MAX_NAME_CHARS) -> str:
+    """Printable text on one line: control characters become spaces, runs of
+    spaces one, and more than ``limit`` characters end with an ellipsis."""
+    chars = [" " if unicodedata.category(c)[0] in "CZ" else c for c in value]
+    line = " ".join("".join(chars).split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def ascii_text(value: str) -> str:
+    """``value`` for the Hershey fonts: accents dropped, other non-ASCII as ``?``."""
+    out = []
+    for ch in unicodedata.normalize("NFKD", value.replace("…", "...")):
+        if unicodedata.combining(ch):
+            continue
+        out.append(ch if 32 <= ord(ch) < 127 else "?")
+    return "".join(out)
+
+
+class _Fonts:
+    """Measure and draw a line of text ``px`` pixels high (cap height and
+    descenders included), with ``cv2.FontFace`` if there is one."""
+
+    def __init__(self) -> None:
+        cv2 = _cv2()
+        self.face: Any = None
+        if hasattr(cv2, "FontFace"):
+            try:
+                self.face = cv2.FontFace("sans")
+            except Exception:  # a build without its fonts
+                self.face = None
+
+    def _hershey(self, px: int, bold: bool) -> tuple[int, float, int]:
+        cv2 = _cv2()
+        font = cv2.FONT_HERSHEY_DUPLEX
+        thickness = max(1, round(px / (14 if bold else 22)))
+        scale = cv2.getFontScaleFromHeight(font, max(4, round(px * 0.72)), thickness)
+        return font, scale, thickness
+
+    def size(self, line: str, px: int, bold: bool = False) -> tuple[int, int]:
+        cv2 = _cv2()
+        if self.face is not None:
+            x, _y, w, h = cv2.getTextSize(
+                (0, 0), line, (0, px), self.face, px, 700 if bold else 400
+            )
+            return int(w + max(0, x)), int(h)
+        font, scale, thickness = self._hershey(px, bold)
+        (w, h), base = cv2.getTextSize(ascii_text(line), font, scale, thickness)
+        return int(w), int(h + base)
+
+    def draw(
+        self, img: np.ndarray, line: str, org: tuple[int, int], color: BGR, px: int, bold: bool
+    ) -> None:
+        """Draw ``line`` with its baseline at ``org`` (x, y)."""
+        cv2 = _cv2()
+        if self.face is not None:
+            cv2.putText(img, line, org, color, self.face, px, 700 if bold else 400)
+            return
+        font, scale, thickness = self._hershey(px, bold)
+        cv2.putText(img, ascii_text(line), org, font, scale, color, thickness, cv2.LINE_AA)
+
+
+@lru_cache(maxsize=1)
+def fonts() -> _Fonts:
+    return _Fonts()
+
+
+def fit_text(line: str, max_width: int, px: int, bold: bool = False) -> tuple[str, int]:
+    """``line`` and a size at most ``px`` that fits in ``max_width``: the size
+    shrinks down to half, then the line is cut with an ellipsis."""
+    f = fonts()
+    size = px
+    while size > px // 2 and f.size(line, size, bold)[0] > max_width:
+        size = max(px // 2, int(size * 0.9))
+    if f.size(line, size, bold)[0] <= max_width:
+        return line, size
+    cut = line
+    while len(cut) > 1 and f.size(cut + "…", size, bold)[0] > max_width:
+        cut = cut[: max(1, int(len(cut) * 0.9))] if len(cut) > 20 else cut[:-1]
+    return cut.rstrip() + "…", size
+
+
+def _text_in(
+    img: np.ndarray, line: str, rect: Rect, color: BGR, *, bold: bool, center: bool
+) -> None:
+    x, y, w, h = rect
+    px = max(8, round(h * 0.8))
+    line, px = fit_text(line, w, px, bold)
+    tw, _th = fonts().size(line, px, bold)
+    left = x + (w - tw) // 2 if center else x
+    baseline = y + (h + round(px * 0.62)) // 2  # cap height ~0.7 px, centered
+    fonts().draw(img, line, (left, baseline), color, px, bold)
+
+
+# ---------------------------------------------------------------------------
+# drawing
+
+
+def _as_bgr(frame: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    cv2 = _cv2()
+    out: np.ndarray
+    if frame.ndim == 2:
+        out = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    elif frame.shape[2] == 4:
+        out = cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    else:
+        out = np.array(frame, dtype=np.uint8, copy=True)
+    return out
+
+
+def draw_outlines(
+    img: np.ndarray, outlines: tuple[tuple[Polygon, Outcome | None], ...], thickness: int
+) -> None:
+    import numpy as np
+
+    cv2 = _cv2()
+    for polygon, outcome in outlines:
+        if len(polygon) < 2:
+            continue
+        color = BANNER_COLORS[outcome] if outcome else UNDECIDED_OUTLINE
+        pts = np.array(polygon, dtype=np.int32).reshape(-1, 1, 2)
+        cv2.polylines(img, [pts], True, (255, 255, 255), thickness + 4, cv2.LINE_AA)
+        cv2.polylines(img, [pts], True, color, thickness, cv2.LINE_AA)
+
+
+def draw_status(img: np.ndarray, rect: Rect, items: tuple[str, ...], online: bool | None) -> None:
+    cv2 = _cv2()
+    x, y, w, h = rect
+    region = img[y : y + h, x : x + w]
+    shade = region.copy()
+    shade[:] = STATUS_BG
+    cv2.addWeighted(shade, 0.75, region, 0.25, 0, dst=region)
+    r = max(3, h // 5)
+    cv2.circle(img, (x + h // 2, y + h // 2), r, ONLINE_DOT[online], -1, cv2.LINE_AA)
+    line = "   ·   ".join(clean_text(i, 120) for i in items if i)
+    _text_in(img, line, (x + h, y + 1, w - h - 4, h - 2), STATUS_TEXT, bold=False, center=False)
+
+
+def draw_banner(img: np.ndarray, lay: Layout, banner: Banner) -> None:
+    cv2 = _cv2()
+    x, y, w, h = lay.banner
+    cv2.rectangle(img, (x, y), (x + w - 1, y + h - 1), BANNER_COLORS[banner.outcome], -1)
+    color = BANNER_TEXT[banner.outcome]
+    if banner.subtitle:
+        _text_in(img, clean_text(banner.title, 80), lay.title, color, bold=True, center=True)
+        _text_in(img, clean_text(banner.subtitle), lay.subtitle, color, bold=False, center=True)
+    else:  # one line, centered, somewhat larger than a title
+        tx, ty, tw, th = lay.title
+        both = lay.subtitle[1] + lay.subtitle[3] - ty
+        line_h = min(both, round(th * 1.3))
+        rect = (tx, ty + (both - line_h) // 2, tw, line_h)
+        _text_in(img, clean_text(banner.title, 80), rect, color, bold=True, center=True)
+
+
+def render(frame: np.ndarray, state: ScreenState) -> np.ndarray:
+    """``frame`` with ``state`` drawn over it, as a new BGR image (``frame`` is not changed)."""
+    img = _as_bgr(frame)
+    height, width = img.shape[:2]
+    lay = layout(width, height)
+    draw_outlines(img, state.outlines, max(2, round(min(width, height) / 160)))
+    if state.status:
+        draw_status(img, lay.status, state.status, state.online)
+    if state.note:
+        note_h = max(14, lay.status[3] - 4)
+        top = lay.banner[1] - note_h - 4
+        _text_in(
+            img, state.note, (8, top, width - 16, note_h), STATUS_TEXT, bold=False, center=False
+        )
+    if state.banner is not None:
+        draw_banner(img, lay, state.banner)
+    return img
+
+
+# ---------------------------------------------------------------------------
+# verdict -> banner
+
+
+def banner_for(event: ScanEvent, lang: Lang = DEFAULT_LANG) -> Banner:
+    """The banner for an event, in ``lang``: see the module doc for the colors."""
+    verdict = event.verdict
+    if verdict is None:
+        return Banner("denied", text("store_error", lang), None)
+    name = clean_text(verdict.name) if verdict.name else None
+    what = reason_text(verdict.reason, lang)
+    if event.already_scanned:
+        earlier = text("earlier_granted", lang) if verdict.granted else what
+        subtitle = f"{name} · {earlier}" if name else earlier
+        return Banner("warning", text("already_scanned", lang), subtitle)
+    return Banner(event.outcome, what, name)
+
+
+def banner_message(banner: Banner) -> str:
+    """The banner as one line of text (the ``message`` of a printed verdict)."""
+    return banner.title
+
+
+# ---------------------------------------------------------------------------
+# the window
+
+
+_FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype", "/usr/share/fonts")
+
+
+def _qt_fonts() -> None:
+    """opencv-python's Qt looks for fonts in its own (empty) folder and complains
+    on every window: point it at the system's fonts, unless told otherwise."""
+    if "QT_QPA_FONTDIR" in os.environ:
+        return
+    for candidate in _FONT_DIRS:
+        if os.path.isdir(candidate):
+            os.environ["QT_QPA_FONTDIR"] = candidate
+            return
+
+
+def x11_screen_size() -> tuple[int, int] | None:
+    """The X screen's size in pixels (libX11 through ctypes), or None (no X, no libX11)."""
+    if not os.environ.get("DISPLAY"):
+        return None
+    try:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("X11") or "libX11.so.6"
+        x11 = ctypes.CDLL(name)
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x11.XDefaultScreen.argtypes = [ctypes.c_void_p]
+        x11.XDisplayWidth.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        x11.XDisplayHeight.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        display = x11.XOpenDisplay(None)
+        if not display:
+            return None
+        try:
+            screen = x11.XDefaultScreen(display)
+            size = (
+                int(x11.XDisplayWidth(display, screen)),
+                int(x11.XDisplayHeight(display, screen)),
+            )
+        finally:
+            x11.XCloseDisplay(display)
+    except (OSError, AttributeError):
+        return None
+    return size if size[0] > 0 and size[1] > 0 else None
+
+
+class Window:
+    """An OpenCV window showing rendered frames. Must be used from one thread
+    (the main one, for most GUI back ends)."""
+
+    def __init__(self, title: str = "BadgeGate", *, fullscreen: bool = False) -> None:
+        cv2 = _cv2()
+        _qt_fonts()
+        self.title = title
+        self.fullscreen = False
+        flags = cv2.WINDOW_GUI_NORMAL  # no toolbar or status bar (Qt builds)
+        flags |= (cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO) if fullscreen else cv2.WINDOW_AUTOSIZE
+        cv2.namedWindow(title, flags)
+        self._resizable = fullscreen
+        if fullscreen:
+            self.toggle_fullscreen()
+        self._shown = False
+
+    def show(self, image: np.ndarray, wait_ms: int = 10) -> int:
+        """Show ``image``, handle window events for ``wait_ms``; the key pressed or -1."""
+        cv2 = _cv2()
+        cv2.imshow(self.title, image)
+        self._shown = True
+        return int(cv2.waitKey(max(1, wait_ms)))
+
+    def wait(self, wait_ms: int = 10) -> int:
+        """Handle window events for ``wait_ms`` without drawing; the key pressed or -1."""
+        return int(_cv2().waitKey(max(1, wait_ms)))
+
+    def is_open(self) -> bool:
+        """False once the user closed the window."""
+        if not self._shown:
+            return True
+        try:
+            return float(_cv2().getWindowProperty(self.title, _cv2().WND_PROP_VISIBLE)) >= 1
+        except Exception:  # the window is gone
+            return False
+
+    def toggle_fullscreen(self) -> None:
+        """Full screen on or off. A window manager does it; with none (a bare X
+        session, as kiosks often run) the window is also sized to the screen."""
+        cv2 = _cv2()
+        if not self._resizable:
+            return  # an autosized window shows the image 1:1 and cannot be resized
+        self.fullscreen = not self.fullscreen
+        mode = cv2.WINDOW_FULLSCREEN if self.fullscreen else cv2.WINDOW_NORMAL
+        cv2.setWindowProperty(self.title, cv2.WND_PROP_FULLSCREEN, mode)
+        size = x11_screen_size() if self.fullscreen else None
+        if size is not None:
+            cv2.moveWindow(self.title, 0, 0)
+            cv2.resizeWindow(self.title, *size)
+
+    def close(self) -> None:
+        cv2 = _cv2()
+        try:
+            cv2.destroyWindow(self.title)
+            cv2.waitKey(1)
+        except Exception:
+            pass

@@ -1,0 +1,229 @@
+"""The real window, under Xvfb: ``badgegate-kiosk run --video`` (not headless).
+
+The test starts its own X server (``Xvfb -displayfd``: Xvfb picks a free
+display number and tells it), runs the kiosk on a short video with one
+granted badge, and checks what was on screen twice: the frame the kiosk
+passed to ``cv2.imshow`` when the banner appeared (its hidden
+``--screenshot`` option), and a real screenshot of the X screen taken
+meanwhile with ``xwd`` (package x11-apps) when it is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from kiosk.screen import BANNER_COLORS, Banner, ScreenState, layout, render
+from kiosk.store import KioskStore
+from tests.kiosk import world
+from tests.kiosk.conftest import closed_port_url, provision
+from tests.kiosk.videos import Shot, kiosk_command, write_video
+
+XVFB = shutil.which("Xvfb")
+XWD = shutil.which("xwd")
+SCREEN = (1280, 1024)
+VIDEO = (640, 480)
+GREEN = BANNER_COLORS["granted"]
+
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux", reason="Xvfb runs on Linux"),
+    pytest.mark.skipif(XVFB is None, reason="Xvfb is not installed (apt-get install xvfb)"),
+]
+needs_xwd = pytest.mark.skipif(
+    XWD is None, reason="xwd is not installed (apt-get install x11-apps): no X screenshot"
+)
+
+
+def read_xwd(data: bytes) -> np.ndarray:
+    """A TrueColor XWD screenshot (``xwd -root``: 24 or 32 bits per pixel) as BGR."""
+    fields = struct.unpack(">25I", data[:100])
+    header_size, version, pixmap_format, _depth, width, height = fields[:6]
+    byte_order, bits_per_pixel, bytes_per_line = fields[7], fields[11], fields[12]
+    masks, ncolors = fields[14:17], fields[19]
+    stride = bits_per_pixel // 8
+    assert version == 7 and pixmap_format == 2 and stride in (3, 4), fields
+    start = header_size + 12 * ncolors
+    raw = np.frombuffer(data, np.uint8, height * bytes_per_line, start)
+    pixels = raw.reshape(height, bytes_per_line)[:, : width * stride].reshape(height, width, stride)
+    # each channel's byte in a pixel, from its mask (red 0xff0000: byte 2 if LSBFirst)
+    shift = [(m & -m).bit_length() - 1 for m in masks]  # red, green, blue
+    index = [s // 8 if byte_order == 0 else stride - 1 - s // 8 for s in shift]
+    return np.ascontiguousarray(pixels[:, :, [index[2], index[1], index[0]]])
+
+
+def share_of(img: np.ndarray, color: tuple[int, int, int], tol: int = 12) -> float:
+    close = np.all(np.abs(img.astype(int) - np.array(color)) <= tol, axis=-1)
+    return float(close.mean())
+
+
+@pytest.fixture(scope="module")
+def display() -> Iterator[str]:
+    """A fresh X server on a display number it chose itself (free by construction)."""
+    assert XVFB is not None
+    read_end, write_end = os.pipe()
+    size = f"{SCREEN[0]}x{SCREEN[1]}x24"
+    xvfb = subprocess.Popen(
+        [XVFB, "-displayfd", str(write_end), "-screen", "0", size, "-nolisten", "tcp"],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], 15)
+        number = os.read(read_end, 64).decode().strip() if ready else ""
+        if not number:
+            xvfb.kill()
+            err = xvfb.communicate(timeout=5)[1].decode()
+            pytest.fail(f"Xvfb did not start: {err[-500:]}")
+        yield f":{number}"
+    finally:
+        os.close(read_end)
+        xvfb.terminate()
+        try:
+            xvfb.wait(5)
+        except subprocess.TimeoutExpired:
+            xvfb.kill()
+            xvfb.wait(5)
+
+
+@pytest.fixture(scope="module")
+def kiosk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A door kiosk (room B, the paid atelier) and a 2.4 s video: 0.4 s of room,
+    1.5 s of a granted badge (Person 2), 0.5 s of room."""
+    base = tmp_path_factory.mktemp("window")
+    with KioskStore(base / "kiosk") as store:
+        provision(store, server_url=closed_port_url(), pinned=world.S_ATELIER)
+    shots = [Shot((), 6), Shot([world.qr(world.PAID)], 22, "paid"), Shot((), 8)]
+    write_video(base / "door.avi", shots, fps=15, resolution=VIDEO)
+    return base / "kiosk", base / "door.avi"
+
+
+@dataclass
+class WindowRun:
+    code: int
+    verdicts: list[dict[str, Any]]
+    stderr: str
+    #: the frame shown when the banner appeared, from the kiosk itself
+    shown: np.ndarray | None
+    #: the whole X screen meanwhile (None without xwd)
+    screen: np.ndarray | None
+
+
+def run_window(display: str, data_dir: Path, video: Path, shot: Path, *extra: str) -> WindowRun:
+    args = ["run", "--video", str(video), "--no-sound", "--banner-seconds", "3"]
+    proc = subprocess.Popen(
+        kiosk_command(data_dir, *args, "--screenshot", str(shot), *extra),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "DISPLAY": display, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        first = proc.stdout.readline() if ready else b""
+        screen = None
+        if first:  # the verdict is out: its banner is on screen for 3 s
+            deadline = time.monotonic() + 2
+            while not shot.exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if XWD is not None:
+                grab = [XWD, "-root", "-silent", "-display", display]
+                screen = read_xwd(subprocess.run(grab, capture_output=True, timeout=10).stdout)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    lines = [json.loads(x) for x in (first + out).decode().splitlines() if x.strip()]
+    shown = cv2.imread(str(shot)) if shot.exists() else None
+    return WindowRun(proc.returncode, lines, err.decode(), shown, screen)
+
+
+@pytest.fixture(scope="module")
+def windowed(
+    display: str, kiosk: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> WindowRun:
+    shot = tmp_path_factory.mktemp("shots") / "banner.png"
+    return run_window(display, *kiosk, shot)
+
+
+def changed(a: np.ndarray, b: np.ndarray) -> int:
+    """How many pixels differ by more than 60 in some channel (text versus fill)."""
+    return int((np.abs(a.astype(int) - b.astype(int)).max(axis=-1) > 60).sum())
+
+
+def expected_banner(name: str | None) -> np.ndarray:
+    """The banner region as the kiosk draws it for Person 2's verdict (or another name)."""
+    w, h = VIDEO
+    img = render(
+        np.zeros((h, w, 3), np.uint8), ScreenState(banner=Banner("granted", "Accès autorisé", name))
+    )
+    x, y, bw, bh = layout(w, h).banner
+    return img[y : y + bh, x : x + bw]
+
+
+def test_the_window_shows_a_green_banner_with_the_name(windowed: WindowRun) -> None:
+    assert windowed.code == 0, windowed.stderr
+    assert [(v["reason"], v["name"]) for v in windowed.verdicts] == [("granted", "Person 2")]
+    shown = windowed.shown
+    assert shown is not None, "the kiosk saved no screenshot: " + windowed.stderr[-800:]
+    assert shown.shape == (VIDEO[1], VIDEO[0], 3)
+    x, y, w, h = layout(*VIDEO).banner
+    banner = shown[y : y + h, x : x + w]
+    assert share_of(banner, GREEN) > 0.6  # green dominates the banner
+    # the name is drawn: the banner is the one drawn for "Person 2", pixel for
+    # pixel, and clearly not the one for another name, or for no name
+    assert changed(banner, expected_banner("Person 2")) < 20
+    assert changed(banner, expected_banner("Person 3")) > 100  # one digit differs
+    assert changed(banner, expected_banner(None)) > 1000
+    assert share_of(banner, GREEN) < 0.97  # text on it, not a plain rectangle
+    # the code is outlined in green above the banner, and the status bar is there
+    assert share_of(shown[:y], GREEN, tol=30) > 0.001
+    status = shown[: layout(*VIDEO).status[3]]
+    assert status.mean() < 110  # the dark status bar
+
+
+@needs_xwd
+def test_a_real_x_screenshot_shows_the_same_banner(windowed: WindowRun) -> None:
+    assert windowed.screen is not None and windowed.shown is not None
+    screen = windowed.screen
+    assert screen.shape == (SCREEN[1], SCREEN[0], 3)
+    x, y, w, h = layout(*VIDEO).banner
+    banner = np.ascontiguousarray(windowed.shown[y : y + h, x : x + w])
+    # find the window's banner on the X screen: it is the kiosk's image, 1:1
+    scores = cv2.matchTemplate(screen, banner, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (bx, by) = cv2.minMaxLoc(scores)
+    assert best > 0.95, best
+    on_screen = screen[by : by + h, bx : bx + w]
+    assert share_of(on_screen, GREEN) > 0.6
+    assert np.abs(on_screen.astype(int) - banner.astype(int)).mean() < 2.0
+
+
+@needs_xwd
+def test_fullscreen_fills_the_screen_even_without_a_window_manager(
+    display: str, kiosk: tuple[Path, Path], tmp_path: Path
+) -> None:
+    run = run_window(display, *kiosk, tmp_path / "full.png", "--fullscreen")
+    assert run.code == 0, run.stderr
+    assert run.screen is not None
+    # rows of the screen that are banner green from edge to edge: the banner,
+    # scaled from 640 to 1280 pixels wide (a third of the 960-pixel picture)
+    rows = [share_of(run.screen[r : r + 1], GREEN) for r in range(SCREEN[1])]
+    green_rows = sum(1 for share in rows if share > 0.6)
+    assert green_rows > 0.5 * layout(*VIDEO).banner[3] * 2

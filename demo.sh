@@ -4,9 +4,9 @@
 #
 # Usage: ./demo.sh   (PORT=5000 by default; the API is then on http://127.0.0.1:5000/api/)
 #
-# The kiosk reads badge payloads from the keyboard (a keyboard-wedge scanner
-# types them): paste one of the sample payloads printed below and press Enter.
-# Without a terminal, the samples are scanned for you. Ctrl-C stops everything.
+# The kiosk scans with the webcam when there is one, otherwise a generated
+# video of sample badges; in a window when there is a display, else it prints
+# one JSON line per verdict. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -62,15 +62,25 @@ echo "== provisioning a door kiosk for the plenary room (data in ${KIOSK_DIR})"
 .venv/bin/badgegate-kiosk --data-dir "$KIOSK_DIR" status
 
 echo
-echo "== badges to try (paste one and press Enter; Ctrl-D or Ctrl-C to stop):"
+echo "== sample badges:"
 .venv/bin/python -c "import json,sys; [print('  ' + s) for s in json.loads(sys.argv[1])]" "$SAMPLES"
-echo
-if [[ -t 0 ]]; then
-    .venv/bin/badgegate-kiosk --data-dir "$KIOSK_DIR" run --wedge || true
-else
-    .venv/bin/python -c "import json,sys; [print(s) for s in json.loads(sys.argv[1])]" "$SAMPLES" \
-        | .venv/bin/badgegate-kiosk --data-dir "$KIOSK_DIR" run --wedge
-    .venv/bin/badgegate-kiosk --data-dir "$KIOSK_DIR" status
-    echo "== the server keeps running on ${API}/api/ (Ctrl-C to stop)"
-    wait "$server_pid"
+.venv/bin/python -c "import json,sys; [print(s) for s in json.loads(sys.argv[1])]" "$SAMPLES" \
+    > instance/demo-payloads.txt
+
+# The webcam when there is one; otherwise a generated video of the sample
+# badges. In a window when there is a display, else one JSON line per verdict.
+view=()
+[[ -z ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]] && view=(--headless)
+rc=0
+.venv/bin/badgegate-kiosk --data-dir "$KIOSK_DIR" run --camera auto "${view[@]}" || rc=$?
+if [[ $rc -eq 1 ]]; then
+    echo "== no webcam: scanning a generated video of the sample badges"
+    .venv/bin/badgegate-kiosk demo-video instance/demo.avi --payload-file instance/demo-payloads.txt
+    .venv/bin/badgegate-kiosk --data-dir "$KIOSK_DIR" run --video instance/demo.avi "${view[@]}"
 fi
+.venv/bin/badgegate-kiosk --data-dir "$KIOSK_DIR" sync || true
+.venv/bin/badgegate-kiosk --data-dir "$KIOSK_DIR" status
+echo
+echo "== the server keeps running on ${API}/api/ (Ctrl-C to stop)."
+echo "   Try the kiosk by hand: .venv/bin/badgegate-kiosk --data-dir $KIOSK_DIR run --wedge"
+wait "$server_pid"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from kiosk.i18n import DEFAULT_LANG, Lang, data_age, text
 from kiosk.scanner import Pipeline, ScanEvent, Scanner
-from kiosk.screen import Banner, ScreenState, Window, banner_for, render
+from kiosk.screen import Banner, NoteEditor, ScreenState, Window, banner_for, render
 from kiosk.sound import Beeper, Tone
 from shared.sync import pick_session
 from shared.timefmt import utcnow
@@ -190,7 +190,7 @@ def run_kiosk(
     beeper = Beeper(options.sound)
 
     def on_event(event: ScanEvent) -> None:
-        banner = banner_for(event, lang)
+        banner = banner_for(event, lang, _organisation(store, event))
         latest.set(event)
         emit(event, banner)
         beeper.play(tone_for(event))
@@ -221,6 +221,44 @@ def run_kiosk(
     return result
 
 
+def _organisation(store: KioskStore, event: ScanEvent) -> str | None:
+    """The visitor's organisation, shown at a booth (None elsewhere or unknown)."""
+    verdict = event.verdict
+    if verdict is None or verdict.user_id is None or not verdict.granted:
+        return None
+    try:
+        if store.place().mode != "booth":
+            return None
+        member = store.member(verdict.user_id)
+    except Exception:
+        return None
+    return str(member.get("organisation") or "") or None if member else None
+
+
+def _visit_id(event: ScanEvent | None) -> str | None:
+    """The scan id of a granted, newly recorded visit (the one a note goes to)."""
+    if event is None or event.scan is None or event.already_scanned or event.verdict is None:
+        return None
+    return str(event.scan.client_id) if event.verdict.granted else None
+
+
+def _booth_note(
+    editor: NoteEditor,
+    event: ScanEvent | None,
+    banner: Banner | None,
+    since_saved: float,
+    lang: Lang,
+) -> str | None:
+    """The line above the banner at a booth: the note being typed, or a hint."""
+    if editor.active:
+        return text("note_prompt", lang).format(text=editor.text)
+    if since_saved < 2.0:
+        return text("note_saved", lang)
+    if banner is not None and _visit_id(event) is not None:
+        return text("note_hint", lang)
+    return None
+
+
 def _window_loop(
     store: KioskStore,
     source: FrameSource,
@@ -239,6 +277,9 @@ def _window_loop(
     status_at = float("-inf")
     status_for = -1  # the event count when the status bar was read
     drawn: tuple[object, ...] = ()  # what the window shows now
+    booth = store.place().mode == "booth"
+    editor = NoteEditor()
+    saved_at = float("-inf")
     try:
         while True:
             now = time.monotonic()
@@ -252,11 +293,13 @@ def _window_loop(
             frame = pipeline.latest
             banner = None
             if event is not None and now - event.monotonic < options.banner_seconds:
-                banner = banner_for(event, lang)
+                banner = banner_for(event, lang, _organisation(store, event))
             overlay = scanner.overlay
             outlines = overlay.codes if now - overlay.monotonic < OUTLINE_TTL_S else ()
             done = pipeline.finished.is_set()
             note = text("end_of_source", lang) if done and not source.live else None
+            if booth:
+                note = _booth_note(editor, event, banner, now - saved_at, lang) or note
             visible = (
                 frame.index if frame is not None else None,
                 count if banner is not None else None,
@@ -278,6 +321,20 @@ def _window_loop(
                         result.screenshots.append(_save(screenshot, count, shown))
                     except Exception as exc:
                         log.warning("screenshot not saved: %s", exc)
+            if editor.active:
+                typed = editor.feed(key)
+                if typed is not None:
+                    try:
+                        store.set_note(*typed)
+                        saved_at = time.monotonic()
+                    except Exception as exc:  # a note must never stop the scanning
+                        log.warning("note not saved: %s", exc)
+                drawn = ()  # redraw the typed text
+                continue
+            if booth and key in (ord("n"), ord("N")) and _visit_id(event) is not None:
+                editor.open(_visit_id(event) or "")
+                drawn = ()
+                continue
             if key in (ord("q"), ord("Q"), 27):
                 result.reason = "closed (key)"
                 return

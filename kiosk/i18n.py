@@ -72,6 +72,12 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "data_other_day": {"fr": "données du {date} {time}", "en": "data from {date} {time}"},
     "queue": {"fr": "file : {n}", "en": "queue: {n}"},
     "end_of_source": {"fr": "fin de la vidéo", "en": "end of video"},
+    "note_prompt": {
+        "fr": "Note : {text}_   (Entrée : enregistrer, Échap : annuler)",
+        "en": "Note: {text}_   (Enter: save, Esc: cancel)",
+    },
+    "note_hint": {"fr": "n : ajouter une note à cette visite", "en": "n: add a note to this visit"},
+    "note_saved": {"fr": "note enregistrée", "en": "note saved"},
 }
 
 

@@ -289,18 +289,66 @@ def render(frame: np.ndarray, state: ScreenState) -> np.ndarray:
 # verdict -> banner
 
 
-def banner_for(event: ScanEvent, lang: Lang = DEFAULT_LANG) -> Banner:
-    """The banner for an event, in ``lang``: see the module doc for the colors."""
+def banner_for(
+    event: ScanEvent, lang: Lang = DEFAULT_LANG, organisation: str | None = None
+) -> Banner:
+    """The banner for an event, in ``lang``: see the module doc for the colors.
+
+    At a booth the visitor's organisation follows the name."""
     verdict = event.verdict
     if verdict is None:
         return Banner("denied", text("store_error", lang), None)
     name = clean_text(verdict.name) if verdict.name else None
+    if name and organisation:
+        name = f"{name} · {clean_text(organisation)}"
     what = reason_text(verdict.reason, lang)
     if event.already_scanned:
         earlier = text("earlier_granted", lang) if verdict.granted else what
         subtitle = f"{name} · {earlier}" if name else earlier
         return Banner("warning", text("already_scanned", lang), subtitle)
     return Banner(event.outcome, what, name)
+
+
+class NoteEditor:
+    """Typing a note for the last visit in the window (booth kiosks).
+
+    ``n`` opens the editor; printable keys type, Backspace erases, Enter gives
+    the text to save, Esc cancels. While it is open, every key is text (``q``
+    does not quit). Pure: it only interprets key codes.
+    """
+
+    ENTER = (10, 13)
+    BACKSPACE = (8, 127)
+    ESC = 27
+
+    def __init__(self, max_len: int = 500) -> None:
+        self.max_len = max_len
+        self.client_id: str | None = None
+        self.text = ""
+
+    @property
+    def active(self) -> bool:
+        return self.client_id is not None
+
+    def open(self, client_id: str, text: str = "") -> None:
+        self.client_id, self.text = client_id, text
+
+    def feed(self, key: int) -> tuple[str, str] | None:
+        """Take a key; return ``(client_id, text)`` when the note is to be saved."""
+        if self.client_id is None or key < 0:
+            return None
+        key &= 0xFFFF
+        if key == self.ESC:
+            self.client_id, self.text = None, ""
+        elif key in self.ENTER:
+            done = (self.client_id, self.text.strip())
+            self.client_id, self.text = None, ""
+            return done
+        elif key in self.BACKSPACE:
+            self.text = self.text[:-1]
+        elif (32 <= key < 127 or 160 <= key < 0x3000) and len(self.text) < self.max_len:
+            self.text += chr(key)
+        return None
 
 
 def banner_message(banner: Banner) -> str:

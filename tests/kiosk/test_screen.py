@@ -162,3 +162,29 @@ def test_banner_for_each_kind_of_verdict() -> None:
         "warning", "Already scanned", "Not registered for this event"
     )
     assert banner_for(event(None)) == Banner("denied", "Erreur : scan non enregistré", None)
+
+
+def test_booth_banner_shows_the_organisation_after_the_name() -> None:
+    granted = event(verdict(Reason.GRANTED))
+    assert banner_for(granted, "fr", "MakePlus Labs").subtitle == "Amina Benali · MakePlus Labs"
+    assert banner_for(granted, "fr").subtitle == "Amina Benali"
+
+
+def test_note_editor_types_erases_saves_and_cancels() -> None:
+    editor = screen.NoteEditor(max_len=10)
+    assert editor.feed(ord("x")) is None and not editor.active  # closed: keys are ignored
+    editor.open("scan-1")
+    for key in b"Hello q":
+        assert editor.feed(key) is None
+    assert editor.text == "Hello q"  # q is text while typing, not "quit"
+    editor.feed(8)  # backspace
+    editor.feed(ord("é"))  # Latin letters come through
+    assert editor.text == "Hello é"
+    for key in b"123456":
+        editor.feed(key)
+    assert len(editor.text) == 10  # bounded
+    assert editor.feed(13) == ("scan-1", "Hello é123")
+    assert not editor.active
+    editor.open("scan-2", "old")
+    editor.feed(27)  # Esc: nothing saved
+    assert not editor.active and editor.feed(13) is None

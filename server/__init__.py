@@ -48,7 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if uri.startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 10}})
     else:
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        # no pre-ping: it costs a round trip per request; a dropped connection is
+        # detected on use and the pool invalidated, and pool_recycle retires old ones
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_recycle": 1800})
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)

@@ -314,7 +314,12 @@ class NoteEditor:
 
     ``n`` opens the editor; printable keys type, Backspace erases, Enter gives
     the text to save, Esc cancels. While it is open, every key is text (``q``
-    does not quit). Pure: it only interprets key codes.
+    does not quit). Pure: it only interprets key codes, as ``cv2.waitKeyEx``
+    gives them (modifier and function keys are 0xff00 and up: ignored).
+
+    OpenCV's key events carry no reliable case under every X setup (under Xvfb
+    with xdotool, capitals arrive in lower case): ``leads note`` sets an exact
+    note from the command line.
     """
 
     ENTER = (10, 13)
@@ -337,7 +342,6 @@ class NoteEditor:
         """Take a key; return ``(client_id, text)`` when the note is to be saved."""
         if self.client_id is None or key < 0:
             return None
-        key &= 0xFFFF
         if key == self.ESC:
             self.client_id, self.text = None, ""
         elif key in self.ENTER:
@@ -428,11 +432,11 @@ class Window:
         cv2 = _cv2()
         cv2.imshow(self.title, image)
         self._shown = True
-        return int(cv2.waitKey(max(1, wait_ms)))
+        return int(cv2.waitKeyEx(max(1, wait_ms)))
 
     def wait(self, wait_ms: int = 10) -> int:
         """Handle window events for ``wait_ms`` without drawing; the key pressed or -1."""
-        return int(_cv2().waitKey(max(1, wait_ms)))
+        return int(_cv2().waitKeyEx(max(1, wait_ms)))
 
     def is_open(self) -> bool:
         """False once the user closed the window."""

@@ -177,6 +177,8 @@ def test_note_editor_types_erases_saves_and_cancels() -> None:
     for key in b"Hello q":
         assert editor.feed(key) is None
     assert editor.text == "Hello q"  # q is text while typing, not "quit"
+    editor.feed(0xFFE1)  # Shift alone (waitKeyEx's keysym) is not text
+    assert editor.text == "Hello q"
     editor.feed(8)  # backspace
     editor.feed(ord("é"))  # Latin letters come through
     assert editor.text == "Hello é"

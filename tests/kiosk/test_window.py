@@ -227,3 +227,64 @@ def test_fullscreen_fills_the_screen_even_without_a_window_manager(
     rows = [share_of(run.screen[r : r + 1], GREEN) for r in range(SCREEN[1])]
     green_rows = sum(1 for share in rows if share > 0.6)
     assert green_rows > 0.5 * layout(*VIDEO).banner[3] * 2
+
+
+XDOTOOL = shutil.which("xdotool")
+
+
+@pytest.mark.skipif(XDOTOOL is None, reason="xdotool is not installed (apt-get install xdotool)")
+def test_a_note_typed_in_the_booth_window_is_kept_for_the_visit(
+    display: str, tmp_path: Path
+) -> None:
+    """At a booth, n then text then Enter in the real window stores the visit's note."""
+    assert XDOTOOL is not None
+    with KioskStore(tmp_path / "booth") as store:
+        provision(store, mode="booth", room=None, server_url=closed_port_url())
+    video = tmp_path / "booth.avi"
+    write_video(
+        video,
+        [Shot((), 4), Shot([world.qr(world.PAID)], 20), Shot((), 6)],
+        fps=15,
+        resolution=VIDEO,
+    )
+    args = ["run", "--video", str(video), "--no-sound", "--banner-seconds", "8"]
+    env = {**os.environ, "DISPLAY": display, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        kiosk_command(tmp_path / "booth", *args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        first = json.loads(proc.stdout.readline()) if ready else {}
+        assert first.get("status") == "granted", first
+        found = subprocess.run(
+            [XDOTOOL, "search", "--sync", "--name", "BadgeGate"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            env=env,
+        ).stdout.split()
+        assert found, "the kiosk window was not found"
+        window = found[0]
+        xdo = [XDOTOOL, "windowfocus", "--sync", window]
+        subprocess.run(xdo, check=True, timeout=10, env=env)
+        typing = [["key", "n"], ["key", "shift+s"], ["type", "--delay", "60", "tand b4"]]
+        typing.append(["key", "BackSpace", "5"])  # a typo, erased and retyped
+        for keys in [*typing, ["key", "Return"]]:
+            subprocess.run([XDOTOOL, *keys], check=True, timeout=20, env=env)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    with KioskStore(tmp_path / "booth") as store:
+        visit = store.visit(first["client_id"])
+        # Shift itself is not text; case is the X setup's (lower case under Xvfb)
+        assert visit is not None and visit["notes"].lower() == "stand b5"
+        pending = store.pending(10)
+        notes = [s.notes for s in pending if str(s.client_id) == first["client_id"]]
+        assert notes == [visit["notes"]]

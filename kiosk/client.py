@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import requests
 
 Timeout = float | tuple[float, float]
@@ -121,7 +122,7 @@ class SyncClient:
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._send(method, path, **kwargs)
         try:
-            return response.json()
+            return orjson.loads(response.content)
         except ValueError as exc:  # a captive portal, a proxy page: not our server
             raise Offline(f"{method} {path}: the answer is not JSON") from exc
 

@@ -31,6 +31,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from shared.sync import ENTITIES, MAX_NOTES, ChangePage, Scan
 from shared.timefmt import as_utc, iso, parse_iso, utcnow
 
@@ -140,27 +142,9 @@ CREATE INDEX IF NOT EXISTS visits_by_time ON visits (status, scanned_at);
 """
 
 
-def _not_json(value: object) -> object:
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-# Records are re-encoded compactly with one reused C encoder (json.dumps builds a
-# new encoder object per call, a third of its cost on small records).
-_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
-_c_encode = (
-    _c_make_encoder(
-        None, _not_json, json.encoder.encode_basestring, None, ":", ",", False, False, True
-    )
-    if _c_make_encoder is not None
-    else None
-)
-_py_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
 def _encode(data: object) -> str:
-    if _c_encode is None:  # pragma: no cover - a Python without the C accelerator
-        return _py_encode(data)
-    return "".join(_c_encode(data, 0))
+    """A record as compact JSON text (orjson: several times faster than json.dumps)."""
+    return orjson.dumps(data).decode()
 
 
 class StoreError(Exception):
@@ -520,7 +504,7 @@ class KioskStore:
                 except UnicodeDecodeError:
                     raise PageError("a change page must be UTF-8 JSON") from None
             try:
-                page = json.loads(page)
+                page = orjson.loads(page)
             except ValueError:
                 raise PageError("a change page must be JSON") from None
         return self._apply_mapping(page)  # type: ignore[arg-type]

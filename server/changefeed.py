@@ -33,6 +33,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    type_coerce,
     union,
 )
 from sqlalchemy.orm import Session, UOWTransaction
@@ -271,7 +272,7 @@ def _member_query(event_id: Any) -> Any:
             UserProfile.badge_id,
             UserEventAssignment.role,
             UserEventAssignment.is_active,
-            Participant.id,
+            type_coerce(Participant.id, String),  # text: no UUID object per row
             Participant.organisation,
             _ALLOWED_LIST,
         )
@@ -293,14 +294,25 @@ _MEMBERS_BY_ID = _member_query(bindparam("event_id", type_=Uuid())).where(
 )
 
 
+def uuid_text(value: object) -> str:
+    """A UUID as the wire's dashed text, from what the database gives: a UUID
+    object (PostgreSQL), 32 hex digits (SQLite) or dashed text already."""
+    if isinstance(value, str):
+        if len(value) == 32:
+            v = value.lower()
+            return f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}"
+        return value.lower()
+    return str(value)
+
+
 def _room_ids(joined: str | None) -> list[str]:
     """``"a,b"`` as aggregated by the database (hex or dashed UUIDs), sorted."""
     if not joined:
         return []
-    return sorted(str(uuid.UUID(part)) for part in joined.split(","))
+    return sorted(uuid_text(part) for part in joined.split(","))
 
 
-def _member_records(rows: list[Any]) -> list[Record]:
+def _member_records(rows: list[Any], *, with_email: bool = True) -> list[Record]:
     out = []
     for (
         uid,
@@ -322,12 +334,12 @@ def _member_records(rows: list[Any]) -> list[Record]:
             {
                 "user_id": uid,
                 "name": f"{first} {last}".strip() or username,
-                "email": email,
+                "email": email if with_email else None,
                 "organisation": org or "",
                 "is_active": active,
                 "badge_id": badge_id,
                 "role": role if role_active else None,
-                "participant_id": str(pid) if pid else None,
+                "participant_id": uuid_text(pid) if pid else None,
                 "allowed_room_ids": _room_ids(rooms) if pid else [],
             }
         )
@@ -480,9 +492,17 @@ def latest_seq_of_event(session: Session, event_id: uuid.UUID) -> int:
 
 
 def snapshot_records(
-    session: Session, event_id: uuid.UUID, entity: str, after: str | None, limit: int
+    session: Session,
+    event_id: uuid.UUID,
+    entity: str,
+    after: str | None,
+    limit: int,
+    *,
+    with_email: bool = True,
 ) -> list[tuple[str, Record]]:
-    """Up to ``limit`` (key, record) of one entity, keys after ``after``, in key order."""
+    """Up to ``limit`` (key, record) of one entity, keys after ``after``, in key order.
+
+    ``with_email=False`` builds member records without the email (door kiosks)."""
     if entity == "event":
         if after is not None:
             return []
@@ -523,7 +543,7 @@ def snapshot_records(
             return []
         conn = session.connection()
         rows = conn.execute(_MEMBERS_BY_ID, {"event_id": event_id, "user_ids": ids}).all()
-        recs = sorted(_member_records(rows), key=lambda r: r["user_id"])
+        recs = sorted(_member_records(rows, with_email=with_email), key=lambda r: r["user_id"])
         return [(str(r["user_id"]), r) for r in recs]
     if entity == "revoked_badge":
         ids = members_of_event(event_id)
@@ -539,13 +559,16 @@ def snapshot_records(
     if entity == "session_access":
         stmt = (
             select(
-                SessionAccess.participant_id,
-                SessionAccess.session_id,
+                type_coerce(SessionAccess.participant_id, String),
+                type_coerce(SessionAccess.session_id, String),
                 SessionAccess.payment_status,
                 SessionAccess.has_access,
             )
-            .join(EventSession, EventSession.id == SessionAccess.session_id)
-            .where(EventSession.event_id == event_id)
+            .where(
+                SessionAccess.session_id.in_(
+                    select(EventSession.id).where(EventSession.event_id == event_id)
+                )
+            )
             .order_by(SessionAccess.participant_id, SessionAccess.session_id)
             .limit(limit)
         )
@@ -558,16 +581,15 @@ def snapshot_records(
                     and_(SessionAccess.participant_id == p, SessionAccess.session_id > s),
                 )
             )
-        return [
-            (
-                access_key(p, s),
-                {
-                    "participant_id": str(p),
-                    "session_id": str(s),
-                    "payment_status": st,
-                    "has_access": ha,
-                },
-            )
-            for p, s, st, ha in session.execute(stmt)
-        ]
+        out = []
+        for raw_p, raw_s, st, ha in session.execute(stmt):
+            p_text, s_text = uuid_text(raw_p), uuid_text(raw_s)
+            record = {
+                "participant_id": p_text,
+                "session_id": s_text,
+                "payment_status": st,
+                "has_access": ha,
+            }
+            out.append((f"{p_text}:{s_text}", record))
+        return out
     raise ValueError(entity)

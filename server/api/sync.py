@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+import orjson
+from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
 
@@ -71,8 +72,18 @@ def changes() -> ResponseReturnValue:
             while index < len(SNAPSHOT_ORDER) and len(out) < limit:
                 want = limit - len(out)
                 entity = SNAPSHOT_ORDER[index]
-                records = snapshot_records(db.session, kiosk.event_id, entity, last_key, want)
-                out.extend(_change(kiosk, seq, entity, k, "upsert", r) for k, r in records)
+                records = snapshot_records(
+                    db.session,
+                    kiosk.event_id,
+                    entity,
+                    last_key,
+                    want,
+                    with_email=kiosk.mode == "booth",
+                )
+                out.extend(
+                    {"seq": seq, "entity": entity, "key": k, "op": "upsert", "data": r}
+                    for k, r in records
+                )
                 if len(records) < want:  # this entity is done
                     index, last_key = index + 1, None
                 else:  # the page is full: go on from the last key next time
@@ -122,7 +133,7 @@ def _page(
         values["last_cursor_seq"] = int(cursor)
     db.session.execute(update(Kiosk).where(Kiosk.id == kiosk.id).values(**values))
     db.session.commit()
-    return {
+    body = {
         "changes": out,
         "cursor": cursor,
         "has_more": has_more,
@@ -131,6 +142,8 @@ def _page(
         "snapshot": snapshot,
         "latest_seq": latest_seq_of_event(db.session, kiosk.event_id),
     }
+    # pages hold thousands of records: orjson encodes them several times faster
+    return current_app.response_class(orjson.dumps(body), mimetype="application/json")
 
 
 @bp.post("/api/sync/scans")

@@ -292,6 +292,11 @@ def _member_query(event_id: Any) -> Any:
 _MEMBERS_BY_ID = _member_query(bindparam("event_id", type_=Uuid())).where(
     User.id.in_(bindparam("user_ids", expanding=True))
 )
+# an event's members whose ids lie in [first, last] (snapshot pages)
+_MEMBERS_IN_RANGE = _member_query(bindparam("event_id", type_=Uuid())).where(
+    User.id.between(bindparam("first"), bindparam("last")),
+    or_(UserEventAssignment.id.is_not(None), Participant.id.is_not(None)),
+)
 
 
 def uuid_text(value: object) -> str:
@@ -541,8 +546,9 @@ def snapshot_records(
         ids = sorted(page_ids)[:limit]
         if not ids:
             return []
-        conn = session.connection()
-        rows = conn.execute(_MEMBERS_BY_ID, {"event_id": event_id, "user_ids": ids}).all()
+        # the page is the id range [first, last]: a range scan, not 5000 bound ids
+        params = {"event_id": event_id, "first": ids[0], "last": ids[-1]}
+        rows = session.connection().execute(_MEMBERS_IN_RANGE, params).all()
         recs = sorted(_member_records(rows, with_email=with_email), key=lambda r: r["user_id"])
         return [(str(r["user_id"]), r) for r in recs]
     if entity == "revoked_badge":
@@ -564,11 +570,8 @@ def snapshot_records(
                 SessionAccess.payment_status,
                 SessionAccess.has_access,
             )
-            .where(
-                SessionAccess.session_id.in_(
-                    select(EventSession.id).where(EventSession.event_id == event_id)
-                )
-            )
+            .join(EventSession, EventSession.id == SessionAccess.session_id)
+            .where(EventSession.event_id == event_id)
             .order_by(SessionAccess.participant_id, SessionAccess.session_id)
             .limit(limit)
         )

@@ -572,7 +572,8 @@ def snapshot_records(
             )
             .join(EventSession, EventSession.id == SessionAccess.session_id)
             .where(EventSession.event_id == event_id)
-            .order_by(SessionAccess.participant_id, SessionAccess.session_id)
+            # the (session, participant) index gives this order: no sort per page
+            .order_by(SessionAccess.session_id, SessionAccess.participant_id)
             .limit(limit)
         )
         if after is not None:
@@ -580,8 +581,8 @@ def snapshot_records(
             p, s = uuid.UUID(pid), uuid.UUID(sid)
             stmt = stmt.where(
                 or_(
-                    SessionAccess.participant_id > p,
-                    and_(SessionAccess.participant_id == p, SessionAccess.session_id > s),
+                    SessionAccess.session_id > s,
+                    and_(SessionAccess.session_id == s, SessionAccess.participant_id > p),
                 )
             )
         out = []

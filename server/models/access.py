@@ -59,15 +59,17 @@ class SessionAccess(db.Model):
     """A participant's access to a paid atelier."""
 
     __tablename__ = "session_accesses"
-    __table_args__ = (UniqueConstraint("participant_id", "session_id", name="uq_session_access"),)
+    __table_args__ = (
+        UniqueConstraint("participant_id", "session_id", name="uq_session_access"),
+        # a session's accesses in participant order: the kiosks' snapshot pages
+        Index("ix_session_accesses_session_participant", "session_id", "participant_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     participant_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE")
     )
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
-    )
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
     payment_status: Mapped[str] = mapped_column(String(20), default="pending")
     has_access: Mapped[bool] = mapped_column(default=False)
     amount_paid: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))

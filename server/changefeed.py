@@ -260,7 +260,14 @@ _ALLOWED_LIST = (
 )
 
 
-def _member_query(event_id: Any) -> Any:
+def _member_query(event_id: Any, *, id_range: tuple[Any, Any] | None = None) -> Any:
+    """The member rows of an event; ``id_range`` also bounds the joined membership
+    rows, so the planner range-scans their (event_id, user_id) indexes."""
+    on_uea = [UserEventAssignment.user_id == User.id, UserEventAssignment.event_id == event_id]
+    on_part = [Participant.user_id == User.id, Participant.event_id == event_id]
+    if id_range is not None:
+        on_uea.append(UserEventAssignment.user_id.between(*id_range))
+        on_part.append(Participant.user_id.between(*id_range))
     return (
         select(
             User.id,
@@ -278,13 +285,8 @@ def _member_query(event_id: Any) -> Any:
         )
         .select_from(User)
         .outerjoin(UserProfile, UserProfile.user_id == User.id)
-        .outerjoin(
-            UserEventAssignment,
-            and_(UserEventAssignment.user_id == User.id, UserEventAssignment.event_id == event_id),
-        )
-        .outerjoin(
-            Participant, and_(Participant.user_id == User.id, Participant.event_id == event_id)
-        )
+        .outerjoin(UserEventAssignment, and_(*on_uea))
+        .outerjoin(Participant, and_(*on_part))
     )
 
 
@@ -293,7 +295,9 @@ _MEMBERS_BY_ID = _member_query(bindparam("event_id", type_=Uuid())).where(
     User.id.in_(bindparam("user_ids", expanding=True))
 )
 # an event's members whose ids lie in [first, last] (snapshot pages)
-_MEMBERS_IN_RANGE = _member_query(bindparam("event_id", type_=Uuid())).where(
+_MEMBERS_IN_RANGE = _member_query(
+    bindparam("event_id", type_=Uuid()), id_range=(bindparam("first"), bindparam("last"))
+).where(
     User.id.between(bindparam("first"), bindparam("last")),
     or_(UserEventAssignment.id.is_not(None), Participant.id.is_not(None)),
 )

@@ -2,7 +2,7 @@
 
 The kiosk holds one event; its workbook is the server's ``export_excel`` for
 that event: the ``Résumé Global`` sheet and the event's sheet, same headers,
-same cells. Only this openpyxl writer is the kiosk's own.
+same cells, written by the same function (``shared.leads.fill_workbook``).
 """
 
 from __future__ import annotations
@@ -10,19 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+import openpyxl
+import openpyxl.styles
 
 from kiosk.store import KioskStore, StoreError
-from shared.leads import (
-    DATETIME_FORMAT,
-    HEADER_FILL,
-    HEADER_FONT_COLOR,
-    EventRef,
-    Sheet,
-    Visit,
-    build_workbook,
-)
+from shared.leads import EventRef, Sheet, Visit, build_workbook, fill_workbook
 from shared.timefmt import parse_iso
 
 
@@ -52,29 +44,8 @@ def kiosk_sheets(store: KioskStore) -> list[Sheet]:
 
 
 def write_workbook(sheets: Sequence[Sheet], path: str | Path) -> None:
-    """Write these sheets to an .xlsx file (the server's writer does the same)."""
-    wb = Workbook()
-    wb.remove(wb.active)
-    header_font = Font(bold=True, color=HEADER_FONT_COLOR)
-    header_fill = PatternFill("solid", start_color=HEADER_FILL, end_color=HEADER_FILL)
-    for sheet in sheets:
-        ws = wb.create_sheet(sheet.title)
-        ws.append(list(sheet.header))
-        for row in sheet.rows:
-            ws.append(list(row))
-        for cell in ws[1]:
-            cell.font, cell.fill = header_font, header_fill
-            cell.alignment = Alignment(horizontal="center", vertical="center")
-        for col in sheet.datetime_columns:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=col + 1, max_col=col + 1):
-                cell.number_format = DATETIME_FORMAT
-        if sheet.total_row and sheet.rows:
-            for cell in ws[ws.max_row]:
-                cell.font = Font(bold=True)
-        for i, width in enumerate(sheet.widths):
-            ws.column_dimensions[ws.cell(1, i + 1).column_letter].width = width
-        ws.freeze_panes = "A2"
-    wb.save(path)
+    """Write these sheets to an .xlsx file, with the server's writer (``shared.leads``)."""
+    fill_workbook(sheets, openpyxl).save(path)
 
 
 def export_leads(store: KioskStore, path: str | Path) -> int:

@@ -23,6 +23,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import ModuleType
+from typing import Any
 
 from shared.timefmt import as_utc
 
@@ -188,3 +190,35 @@ def export_filename(username: str, now: datetime) -> str:
     """``Statistiques_Visiteurs_{username}_{timestamp}.xlsx`` (a safe ASCII file name)."""
     safe = _SAFE_NAME.sub("_", username).strip("._") or "exposant"
     return f"Statistiques_Visiteurs_{safe}_{as_utc(now):%Y%m%d_%H%M%S}.xlsx"
+
+
+def fill_workbook(sheets: Sequence[Sheet], xl: ModuleType) -> Any:
+    """The workbook of ``sheets``, styled, built with the openpyxl module ``xl``.
+
+    ``shared`` imports the standard library only: the server and the kiosk each
+    pass the openpyxl they import, so both write the same file with this one
+    function. Returns the ``openpyxl.Workbook`` (the caller saves it).
+    """
+    styles = xl.styles
+    wb = xl.Workbook()
+    wb.remove(wb.active)
+    header_font = styles.Font(bold=True, color=HEADER_FONT_COLOR)
+    header_fill = styles.PatternFill("solid", start_color=HEADER_FILL, end_color=HEADER_FILL)
+    for sheet in sheets:
+        ws = wb.create_sheet(sheet.title)
+        ws.append(list(sheet.header))
+        for row in sheet.rows:
+            ws.append(list(row))
+        for cell in ws[1]:
+            cell.font, cell.fill = header_font, header_fill
+            cell.alignment = styles.Alignment(horizontal="center", vertical="center")
+        for col in sheet.datetime_columns:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=col + 1, max_col=col + 1):
+                cell.number_format = DATETIME_FORMAT
+        if sheet.total_row and sheet.rows:
+            for cell in ws[ws.max_row]:
+                cell.font = styles.Font(bold=True)
+        for i, width in enumerate(sheet.widths):
+            ws.column_dimensions[ws.cell(1, i + 1).column_letter].width = width
+        ws.freeze_panes = "A2"
+    return wb

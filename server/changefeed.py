@@ -455,19 +455,30 @@ def _resolve(session: Session, marks: Marks) -> Iterator[Record]:
                     select(EventSession.id, EventSession.event_id).where(EventSession.id.in_(chunk))
                 ).all()
             )
+        # the current rows of the marked pairs, a chunk of pairs per query
+        current: dict[tuple[uuid.UUID, uuid.UUID], Record] = {}
+        for pairs in _chunks(sorted(marks.accesses)):
+            wanted = set(pairs)
+            stmt = select(SessionAccess).where(
+                SessionAccess.participant_id.in_({p for p, _s in pairs}),
+                SessionAccess.session_id.in_({s for _p, s in pairs}),
+            )
+            for sa in session.scalars(stmt):
+                if (sa.participant_id, sa.session_id) in wanted:
+                    current[(sa.participant_id, sa.session_id)] = access_record(sa)
+        orphans = {pid for pid, sid in marks.accesses if sid not in event_of}
+        event_of_participant: dict[uuid.UUID, uuid.UUID] = {}
+        for chunk in _chunks(orphans):  # sessions gone: find the event by participant
+            event_of_participant.update(
+                session.execute(
+                    select(Participant.id, Participant.event_id).where(Participant.id.in_(chunk))
+                ).all()
+            )
         for pid, sid in marks.accesses:
-            eid = event_of.get(sid)
-            if eid is None:  # the session itself is gone: find the event by participant
-                eid = session.scalar(select(Participant.event_id).where(Participant.id == pid))
+            eid = event_of.get(sid) or event_of_participant.get(pid)
             if eid is None:
                 continue  # both gone with their event
-            sa = session.scalar(
-                select(SessionAccess).where(
-                    SessionAccess.participant_id == pid, SessionAccess.session_id == sid
-                )
-            )
-            data = access_record(sa) if sa else None
-            yield row(eid, "session_access", access_key(pid, sid), data)
+            yield row(eid, "session_access", access_key(pid, sid), current.get((pid, sid)))
 
 
 def access_record(sa: SessionAccess) -> Record:

@@ -48,9 +48,17 @@ bp = Blueprint("kiosks", __name__)
 CODE_LIFETIME = timedelta(hours=24)
 
 
-def kiosk_dict(kiosk: Kiosk, latest: int | None = None) -> dict[str, Any]:
-    room = db.session.get(Room, kiosk.room_id) if kiosk.room_id else None
-    exposant = db.session.get(Participant, kiosk.exposant_id) if kiosk.exposant_id else None
+def kiosk_dict(
+    kiosk: Kiosk,
+    latest: int | None = None,
+    room: Room | None = None,
+    exposant: Participant | None = None,
+) -> dict[str, Any]:
+    """A kiosk as organizers see it; ``room`` and ``exposant`` when already loaded."""
+    if room is None and kiosk.room_id:
+        room = db.session.get(Room, kiosk.room_id)
+    if exposant is None and kiosk.exposant_id:
+        exposant = db.session.get(Participant, kiosk.exposant_id)
     lag = None
     if latest is not None and kiosk.last_cursor_seq is not None:
         lag = max(0, latest - kiosk.last_cursor_seq)
@@ -164,8 +172,15 @@ def create_kiosk() -> ResponseReturnValue:
 def list_kiosks() -> ResponseReturnValue:
     event_id = current_identity().require_event()
     latest = latest_seq_of_event(db.session, event_id)
-    stmt = select(Kiosk).where(Kiosk.event_id == event_id).order_by(Kiosk.created_at, Kiosk.id)
-    return jsonify(paginate(stmt, lambda k: kiosk_dict(k, latest)))
+    # the kiosk with its room and booth in one query (no lookups per kiosk)
+    stmt = (
+        select(Kiosk, Room, Participant)
+        .outerjoin(Room, Room.id == Kiosk.room_id)
+        .outerjoin(Participant, Participant.id == Kiosk.exposant_id)
+        .where(Kiosk.event_id == event_id)
+        .order_by(Kiosk.created_at, Kiosk.id)
+    )
+    return jsonify(paginate(stmt, lambda r: kiosk_dict(r[0], latest, r[1], r[2]), rows=True))
 
 
 @bp.delete("/api/kiosks/<uuid:kiosk_id>/")

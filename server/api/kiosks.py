@@ -8,10 +8,11 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from server.api.auth import MAX_PASSWORD
+from server.api.exposant_scans import exposant_events
 from server.auth.permissions import (
     CAN_VERIFY,
     IS_GESTIONNAIRE,
@@ -95,25 +96,13 @@ def _place(
         return room.id, None
     if exposant_user_id is None:
         raise validation_error("exposant_user_id", "A booth kiosk needs an exposant.")
-    participant = db.session.scalar(
-        select(Participant)
-        .join(
-            UserEventAssignment,
-            and_(
-                UserEventAssignment.user_id == Participant.user_id,
-                UserEventAssignment.event_id == Participant.event_id,
-            ),
-        )
-        .where(
-            Participant.event_id == event_id,
-            Participant.user_id == exposant_user_id,
-            UserEventAssignment.role == Role.EXPOSANT.value,
-            UserEventAssignment.is_active.is_(True),
-        )
+    booth = next(
+        (pid for pid, event in exposant_events(exposant_user_id) if event.id == str(event_id)),
+        None,
     )
-    if participant is None:
+    if booth is None:
         raise validation_error("exposant_user_id", "No such exposant in this event.")
-    return None, participant.id
+    return None, booth
 
 
 def _pinned(event_id: uuid.UUID, room_id: uuid.UUID | None, session_id: uuid.UUID | None) -> None:

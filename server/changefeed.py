@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     String,
     Uuid,
     and_,
+    any_,
     bindparam,
     cast,
     event,
@@ -33,10 +35,10 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    type_coerce,
     union,
 )
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session, UOWTransaction, aliased
 
 from server.auth.tokens import MAX_USER_ID
 from server.models import (
@@ -251,7 +253,8 @@ def access_key(participant_id: uuid.UUID | str, session_id: uuid.UUID | str) -> 
     return f"{participant_id}:{session_id}"
 
 
-# The participant's allowed rooms folded into the member row: one query, not two.
+# A participant's allowed rooms as one "a,b" text: a subquery per member row
+# (best for a few members: verification) ...
 _ALLOWED_LIST = (
     select(func.aggregate_strings(cast(participant_allowed_rooms.c.room_id, String), ","))
     .where(participant_allowed_rooms.c.participant_id == Participant.id)
@@ -260,15 +263,43 @@ _ALLOWED_LIST = (
 )
 
 
-def _member_query(event_id: Any, *, id_range: tuple[Any, Any] | None = None) -> Any:
-    """The member rows of an event; ``id_range`` also bounds the joined membership
-    rows, so the planner range-scans their (event_id, user_id) indexes."""
-    on_uea = [UserEventAssignment.user_id == User.id, UserEventAssignment.event_id == event_id]
-    on_part = [Participant.user_id == User.id, Participant.event_id == event_id]
-    if id_range is not None:
-        on_uea.append(UserEventAssignment.user_id.between(*id_range))
-        on_part.append(Participant.user_id.between(*id_range))
+def _allowed_rooms(event_id: Any, users: Callable[[Any], Any]) -> Any:
+    """... or for all the selected users at once, in one grouped read joined to the
+    member rows (a snapshot page of 5000 members: a quarter less database time)."""
+    par, owner = participant_allowed_rooms, aliased(Participant)
     return (
+        select(
+            par.c.participant_id,
+            func.aggregate_strings(cast(par.c.room_id, String), ",").label("room_ids"),
+        )
+        .join(owner, owner.id == par.c.participant_id)
+        .where(owner.event_id == event_id, users(owner.user_id))
+        .group_by(par.c.participant_id)
+        .subquery("allowed")
+    )
+
+
+def _member_query(event_id: Any, users: Callable[[Any], Any], *, many: bool = False) -> Any:
+    """The member rows of an event among the users that ``users(column)`` selects
+    (``many``: thousands of them, see :func:`_allowed_rooms`).
+
+    The condition also bounds the joined profile and membership rows, so the
+    planner reads each table by index for just those users (PostgreSQL would
+    otherwise hash-join whole tables once more than a few hundred users are
+    asked about)."""
+    on_profile = [UserProfile.user_id == User.id, users(UserProfile.user_id)]
+    on_uea = [
+        UserEventAssignment.user_id == User.id,
+        UserEventAssignment.event_id == event_id,
+        users(UserEventAssignment.user_id),
+    ]
+    on_part = [
+        Participant.user_id == User.id,
+        Participant.event_id == event_id,
+        users(Participant.user_id),
+    ]
+    allowed = _allowed_rooms(event_id, users) if many else None
+    stmt = (
         select(
             User.id,
             User.first_name,
@@ -279,28 +310,53 @@ def _member_query(event_id: Any, *, id_range: tuple[Any, Any] | None = None) -> 
             UserProfile.badge_id,
             UserEventAssignment.role,
             UserEventAssignment.is_active,
-            type_coerce(Participant.id, String),  # text: no UUID object per row
+            cast(Participant.id, String),  # text from the database: no UUID object per row
             Participant.organisation,
-            _ALLOWED_LIST,
+            allowed.c.room_ids if allowed is not None else _ALLOWED_LIST,
         )
         .select_from(User)
-        .outerjoin(UserProfile, UserProfile.user_id == User.id)
+        .outerjoin(UserProfile, and_(*on_profile))
         .outerjoin(UserEventAssignment, and_(*on_uea))
         .outerjoin(Participant, and_(*on_part))
+        .where(users(User.id))
     )
+    if allowed is not None:
+        stmt = stmt.outerjoin(allowed, allowed.c.participant_id == Participant.id)
+    return stmt
 
 
 # Built once (hot path of every verification): requests only bind parameters.
-_MEMBERS_BY_ID = _member_query(bindparam("event_id", type_=Uuid())).where(
-    User.id.in_(bindparam("user_ids", expanding=True))
+_MEMBERS_BY_ID = _member_query(
+    bindparam("event_id", type_=Uuid()),
+    lambda col: col.in_(bindparam("user_ids", expanding=True)),
+)
+# PostgreSQL, more than a few ids: one array parameter, not one parameter per
+# id and table (a batch of 500 scans: ~50 ms with IN lists, ~17 ms with the
+# array; for one id, verification's case, the IN list plans faster: 1.0 vs 1.8 ms)
+_ARRAY_FROM = 16
+_MEMBERS_BY_ID_ARRAY = _member_query(
+    bindparam("event_id", type_=Uuid()),
+    lambda col: col == any_(bindparam("user_ids", type_=postgresql.ARRAY(BigInteger))),
 )
 # an event's members whose ids lie in [first, last] (snapshot pages)
 _MEMBERS_IN_RANGE = _member_query(
-    bindparam("event_id", type_=Uuid()), id_range=(bindparam("first"), bindparam("last"))
-).where(
-    User.id.between(bindparam("first"), bindparam("last")),
-    or_(UserEventAssignment.id.is_not(None), Participant.id.is_not(None)),
-)
+    bindparam("event_id", type_=Uuid()),
+    lambda col: col.between(bindparam("first"), bindparam("last")),
+    many=True,
+).where(or_(UserEventAssignment.id.is_not(None), Participant.id.is_not(None)))
+
+
+# the (n+1)-th member id after ``start`` in one membership table, or none
+_NTH_MEMBERSHIP = {
+    model: select(model.user_id)
+    .where(
+        model.event_id == bindparam("event_id", type_=Uuid()), model.user_id > bindparam("start")
+    )
+    .order_by(model.user_id)
+    .offset(bindparam("n"))
+    .limit(1)
+    for model in (UserEventAssignment, Participant)
+}
 
 
 def uuid_text(value: object) -> str:
@@ -349,7 +405,7 @@ def _member_records(rows: list[Any], *, with_email: bool = True) -> list[Record]
                 "badge_id": badge_id,
                 "role": role if role_active else None,
                 "participant_id": uuid_text(pid) if pid else None,
-                "allowed_room_ids": _room_ids(rooms) if pid else [],
+                "allowed_room_ids": _room_ids(rooms) if rooms and pid else [],
             }
         )
     return out
@@ -358,8 +414,11 @@ def _member_records(rows: list[Any], *, with_email: bool = True) -> list[Record]
 def member_records(session: Session, event_id: uuid.UUID, user_ids: Iterable[int]) -> list[Record]:
     out: list[Record] = []
     conn = session.connection()
-    for chunk in _chunks(sorted({u for u in user_ids if 0 < u <= MAX_USER_ID})):
-        rows = conn.execute(_MEMBERS_BY_ID, {"event_id": event_id, "user_ids": chunk}).all()
+    wanted = sorted({u for u in user_ids if 0 < u <= MAX_USER_ID})
+    array = conn.dialect.name == "postgresql" and len(wanted) >= _ARRAY_FROM
+    stmt = _MEMBERS_BY_ID_ARRAY if array else _MEMBERS_BY_ID
+    for chunk in _chunks(wanted):
+        rows = conn.execute(stmt, {"event_id": event_id, "user_ids": chunk}).all()
         out.extend(_member_records(rows))
     return out
 
@@ -544,28 +603,25 @@ def snapshot_records(
             stmt = stmt.where(EventSession.id > uuid.UUID(after))
         return [(str(s.id), session_record(s)) for s in session.scalars(stmt)]
     if entity == "member":
-        # The page's ids by keyset on each membership table (index range scans),
-        # merged; then one member query for exactly those ids. Filtering users by
-        # the whole membership set instead costs a pass over the event per page.
+        # The page is the id range (start, last]: ``last`` is the limit-th id
+        # after ``start`` in the membership table where it comes first (one
+        # index-only probe per table), so neither table has more than ``limit``
+        # ids in the range; the union is trimmed to ``limit``. One member query
+        # then range-scans every table: no list of ids bound, no pass over the event.
         start = int(after) if after is not None else 0
-        page_ids: set[int] = set()
-        for model in (UserEventAssignment, Participant):
-            page_ids.update(
-                session.scalars(
-                    select(model.user_id)
-                    .where(model.event_id == event_id, model.user_id > start)
-                    .order_by(model.user_id)
-                    .limit(limit)
-                )
-            )
-        ids = sorted(page_ids)[:limit]
-        if not ids:
-            return []
-        # the page is the id range [first, last]: a range scan, not 5000 bound ids
-        params = {"event_id": event_id, "first": ids[0], "last": ids[-1]}
-        rows = session.connection().execute(_MEMBERS_IN_RANGE, params).all()
+        conn = session.connection()
+        bounds = [
+            conn.execute(
+                _NTH_MEMBERSHIP[model], {"event_id": event_id, "start": start, "n": limit - 1}
+            ).scalar()
+            for model in (UserEventAssignment, Participant)
+        ]
+        known = [b for b in bounds if b is not None]
+        last = min(known) if known else MAX_USER_ID
+        params = {"event_id": event_id, "first": start + 1, "last": last}
+        rows = conn.execute(_MEMBERS_IN_RANGE, params).all()
         recs = sorted(_member_records(rows, with_email=with_email), key=lambda r: r["user_id"])
-        return [(str(r["user_id"]), r) for r in recs]
+        return [(str(r["user_id"]), r) for r in recs[:limit]]
     if entity == "revoked_badge":
         ids = members_of_event(event_id)
         stmt = (
@@ -580,8 +636,8 @@ def snapshot_records(
     if entity == "session_access":
         stmt = (
             select(
-                type_coerce(SessionAccess.participant_id, String),
-                type_coerce(SessionAccess.session_id, String),
+                cast(SessionAccess.participant_id, String),
+                cast(SessionAccess.session_id, String),
                 SessionAccess.payment_status,
                 SessionAccess.has_access,
             )
@@ -601,7 +657,7 @@ def snapshot_records(
                 )
             )
         out = []
-        for raw_p, raw_s, st, ha in session.execute(stmt):
+        for raw_p, raw_s, st, ha in session.connection().execute(stmt).all():
             p_text, s_text = uuid_text(raw_p), uuid_text(raw_s)
             record = {
                 "participant_id": p_text,

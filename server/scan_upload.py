@@ -18,14 +18,18 @@ from sqlalchemy.exc import IntegrityError
 from server.extensions import db
 from server.facts import Facts, load_facts
 from server.models import ExposantScan, Kiosk, RoomAccess
-from shared.badge import Badge, parse_badge
+from shared.badge import Badge, BadgeError, parse_badge
 from shared.decision import Place, Verdict, decide
 from shared.sync import Scan, ScanBatch, ScanResult
 
 
-def server_verdict(kiosk: Kiosk, scan: Scan, facts: Facts) -> Verdict:
-    """What the server's data says of this scan, at this kiosk's place."""
-    badge = parse_badge(scan.payload)
+def server_verdict(
+    kiosk: Kiosk, scan: Scan, facts: Facts, badge: Badge | BadgeError | None = None
+) -> Verdict:
+    """What the server's data says of this scan, at this kiosk's place
+    (``badge``: the scan's payload already parsed, if it was)."""
+    if badge is None:
+        badge = parse_badge(scan.payload)
     session = facts.sessions.get(scan.session_id) if scan.session_id else None
     place = Place(
         event_id=str(kiosk.event_id),
@@ -83,20 +87,21 @@ def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResul
         else:
             fresh.append(scan)
 
+    badges = [parse_badge(s.payload) for s in fresh]  # once per scan
     facts = (
         load_facts(
             kiosk.event_id,
-            [b for b in (parse_badge(s.payload) for s in fresh) if isinstance(b, Badge)],
+            [b for b in badges if isinstance(b, Badge)],
             {s.session_id for s in fresh if s.session_id is not None},
         )
         if fresh
         else None
     )
     rows: list[dict[str, Any]] = []
-    for scan in fresh:
+    for scan, badge in zip(fresh, badges, strict=True):
         assert facts is not None
-        verdict = server_verdict(kiosk, scan, facts)
-        rows.append(_row(kiosk, scan, verdict, facts, now))
+        verdict = server_verdict(kiosk, scan, facts, badge)
+        rows.append(_row(kiosk, scan, badge, verdict, facts, now))
         results[scan.client_id] = ScanResult(
             str(scan.client_id), "accepted", None, verdict.status, verdict.reason.value
         )
@@ -106,8 +111,14 @@ def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResul
     return [results[s.client_id] for s in batch.scans]
 
 
-def _row(kiosk: Kiosk, scan: Scan, verdict: Verdict, facts: Facts, now: datetime) -> dict[str, Any]:
-    badge = parse_badge(scan.payload)
+def _row(
+    kiosk: Kiosk,
+    scan: Scan,
+    badge: Badge | BadgeError,
+    verdict: Verdict,
+    facts: Facts,
+    now: datetime,
+) -> dict[str, Any]:
     user_id = badge.user_id if isinstance(badge, Badge) else None
     badge_id = badge.badge_id if isinstance(badge, Badge) else None
     member = facts.members.get(user_id) if user_id is not None else None

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from server.badges import reissue_badge
+from server.changefeed import member_records
 from server.extensions import db
 from server.models import (
     ChangeLogEntry,
@@ -489,6 +490,50 @@ def test_snapshot_pages_hold_exactly_the_event(
     assert {k: v for k, v in booth_state.items() if k[0] != "member"} == {
         k: v for k, v in state.items() if k[0] != "member"
     }
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5])
+def test_member_pages_cover_each_member_once_when_memberships_interleave(
+    app: Flask, make: Factory, client: FlaskClient, auth: AuthActions, world: World, limit: int
+) -> None:
+    # staff with only an assignment and participants with only a participant
+    # record, ids alternating: a page's id range holds more members than the
+    # limit of either table alone, and must be cut to the limit
+    staff = [make.member(world.event_id, CTRL) for _ in range(4)]
+    solo = []
+    for _ in range(4):
+        m = make.member(world.event_id, PART)
+        with orm(app) as s:
+            s.execute(delete(UserEventAssignment).where(UserEventAssignment.user_id == m.user_id))
+            s.commit()
+        solo.append(m)
+        staff.append(make.member(world.event_id, CTRL))
+    got = pages(client, door_kiosk(client, auth, world), "0", limit=limit)
+    keys = [c["key"] for p in got for c in p["changes"] if c["entity"] == "member"]
+    expected = {str(m.user_id) for m in [*world.members.values(), *staff, *solo]}
+    assert sorted(keys, key=int) == keys and set(keys) == expected and len(keys) == len(expected)
+    members = {c["key"]: c["data"] for p in got for c in p["changes"] if c["entity"] == "member"}
+    assert all(members[str(m.user_id)]["role"] is None for m in solo)
+    assert all(members[str(m.user_id)]["participant_id"] == str(m.participant_id) for m in solo)
+
+
+def test_member_records_are_the_same_asked_one_by_one_or_many_at_once(
+    app: Flask, make: Factory, world: World
+) -> None:
+    # past a few ids PostgreSQL binds them as one array: same records either way
+    people = [
+        make.member(world.event_id, PART, allowed_rooms=world.rooms[: i % 3]) for i in range(18)
+    ]
+    stranger = make.user()  # not a member of this event: absent either way
+    asked = [m.user_id for m in [*world.members.values(), *people]] + [stranger.id, 0, -5]
+    with app.app_context():
+        together = member_records(db.session, world.event_id, asked)
+        alone = [r for uid in asked for r in member_records(db.session, world.event_id, [uid])]
+    assert len(asked) - 3 >= 16
+    assert sorted(together, key=lambda r: r["user_id"]) == sorted(alone, key=lambda r: r["user_id"])
+    assert {r["user_id"] for r in together} == set(asked) - {stranger.id, 0, -5}
+    rooms = {r["user_id"]: r["allowed_room_ids"] for r in together}
+    assert rooms[people[2].user_id] == sorted(str(r) for r in world.rooms[:2])
 
 
 # ---------------------------------------------------------------------------

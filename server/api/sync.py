@@ -16,6 +16,7 @@ from server.kiosk_auth import current_kiosk, require_kiosk
 from server.models import ChangeLogEntry, Kiosk, SyncState
 from server.scan_upload import store_batch
 from server.validation import json_body, query_int
+from shared.gcpause import gc_paused
 from shared.sync import SyncFormatError, parse_batch
 from shared.timefmt import iso, utcnow
 
@@ -53,6 +54,7 @@ def _parse_cursor(raw: str) -> tuple[str, int, int, str | None]:
 
 @bp.get("/api/sync/changes")
 @require_kiosk
+@gc_paused()  # a page is thousands of fresh dicts: collect after, not during
 def changes() -> ResponseReturnValue:
     kiosk = current_kiosk()
     limit = query_int("limit", 1000, maximum=MAX_LIMIT)
@@ -80,10 +82,10 @@ def changes() -> ResponseReturnValue:
                     want,
                     with_email=kiosk.mode == "booth",
                 )
-                out.extend(
+                out += [
                     {"seq": seq, "entity": entity, "key": k, "op": "upsert", "data": r}
                     for k, r in records
-                )
+                ]
                 if len(records) < want:  # this entity is done
                     index, last_key = index + 1, None
                 else:  # the page is full: go on from the last key next time

@@ -97,6 +97,9 @@ class SyncClient:
             if not self.device_token:
                 raise Revoked("this kiosk has no device credential")
             headers["Authorization"] = f"Bearer {self.device_token}"
+        if "json" in kwargs:  # orjson: a batch of 500 scans encodes several times faster
+            kwargs["data"] = orjson.dumps(kwargs.pop("json"))
+            headers["Content-Type"] = "application/json"
         url = self.server_url + path
         try:
             response = self.session.request(

@@ -666,21 +666,27 @@ class KioskStore:
 
     def pending(self, limit: int = 500) -> list[Scan]:
         """The oldest scans not yet confirmed (rejected ones never come back)."""
+        return self.pending_after(0, limit)[0]
+
+    def pending_after(self, position: int, limit: int = 500) -> tuple[list[Scan], int]:
+        """The oldest waiting scans queued after ``position`` (0: from the start),
+        and the position to read the next ones from: a push reads its next batch
+        while earlier ones are still on their way."""
         rows = (
             self._conn()
             .execute(
                 "SELECT client_id, kind, payload, scanned_at, status, reason, room_id,"
-                " session_id, notes, decided_offline FROM outbox WHERE state = 'pending'"
-                " ORDER BY rowid LIMIT ?",
-                (limit,),
+                " session_id, notes, decided_offline, rowid FROM outbox"
+                " WHERE state = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?",
+                (position, limit),
             )
             .fetchall()
         )
-        scans = [_scan_from_row(r) for r in rows]
+        scans = [_scan_from_row(r[:-1]) for r in rows]
         for scan in scans:  # what a push will carry: ack() checks a note edited meanwhile
             if scan.kind == "booth_visit":
                 self._sent_notes[str(scan.client_id)] = scan.notes
-        return scans
+        return scans, (rows[-1][-1] if rows else position)
 
     def mark_pending_offline(self) -> int:
         """Flag every scan still waiting as decided offline (the server was unreachable)."""

@@ -15,6 +15,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 15.0
 PAGE_LIMIT = 5000
 BATCH_SIZE = 500
+#: batches of one push on their way at once (the server runs two workers)
+PUSH_IN_FLIGHT = 2
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
 #: a feed that keeps saying has_more without moving is a server bug: stop there
@@ -105,6 +108,7 @@ class Syncer:
         wait: Callable[[float], None] | None = None,
         on_summary: Callable[[SyncSummary], None] | None = None,
         prefetch: bool = True,
+        push_in_flight: int = PUSH_IN_FLIGHT,
     ) -> None:
         self.store = store
         self.client = client
@@ -118,6 +122,7 @@ class Syncer:
         self.rng = rng
         self.on_summary = on_summary
         self.prefetch = prefetch
+        self.push_in_flight = max(1, push_in_flight)
         self._wait_fn = wait or self._interruptible_wait
         self._lock = threading.Lock()  # one sync at a time
         self._stop = threading.Event()
@@ -204,38 +209,79 @@ class Syncer:
             if pool is not None:
                 pool.shutdown(wait=True)
 
+    def _send(self, batch: dict[str, Any], timeout: Timeout | None) -> tuple[Any, float, float]:
+        t_sent = self.clock()
+        answer = self.client.push(batch, timeout=timeout)
+        return answer, t_sent, self.clock()
+
     def _push(self, summary: SyncSummary, timeout: Timeout | None = None) -> None:
-        while True:
-            scans = self.store.pending(self.batch_size)
-            if not scans:
-                return
-            ids = [str(s.client_id) for s in scans]
-            self.store.mark_sent(ids)
-            offset = self._offset[1] if self._offset else self.store.clock_offset_ms
-            batch = {
-                "scans": [s.to_dict() for s in scans],
-                # what is left once this batch is in: the registry shows 0 when all is sent
-                "queue_length": max(0, self.store.queue_length() - len(scans)),
-                "clock_offset_ms": offset,
-                "cursor": self.store.cursor,
-            }
-            t_sent = self.clock()
-            try:
-                answer = self.client.push(batch, timeout=timeout)
-            except ProtocolError as exc:
-                log.error("the server refused a batch of %d scans (kept): %s", len(ids), exc.body)
-                raise
-            self._note_server_time(answer.get("server_time"), t_sent, self.clock())
-            results = [r for r in answer["results"] if isinstance(r, dict)]
-            counts = self.store.ack(results)
-            summary.accepted += counts["accepted"]
-            summary.duplicate += counts["duplicate"]
-            summary.rejected += counts["rejected"]
-            answered = {r.get("client_id") for r in results}
-            if not answered.issuperset(ids):
-                # never loop on scans the server did not answer for: next sync
-                log.warning("%d scans of the batch got no answer", len(set(ids) - answered))
-                return
+        """Push the outbox in batches, up to ``push_in_flight`` of them on their way at
+        once: the server stores one batch while the kiosk reads and sends the next
+        and acknowledges the previous one. The outbox is read forward from a
+        position, so no scan is in two batches of one push; answers are applied in
+        the order the batches were read. The last batch goes alone, once the others
+        are answered: the queue length it reports is the server's last word.
+
+        A failure (offline, revoked, refused) sends nothing more; the batches
+        already on their way are waited for and their answers applied, then the
+        first failure is raised. A scan whose answer is lost is sent again next
+        time (the server answers "duplicate")."""
+        position = 0
+        in_flight: deque[tuple[Future[tuple[Any, float, float]], list[str]]] = deque()
+        failure: Exception | None = None
+        more = True
+        pool = ThreadPoolExecutor(self.push_in_flight, "badgegate-push")
+        try:
+            while True:
+                while more and failure is None and len(in_flight) < self.push_in_flight:
+                    sending = sum(len(ids) for _f, ids in in_flight)
+                    waiting = self.store.queue_length() - sending
+                    if in_flight and waiting <= self.batch_size:
+                        break  # the last batch: after the others
+                    scans, position = self.store.pending_after(position, self.batch_size)
+                    if not scans:
+                        more = False
+                        break
+                    ids = [str(s.client_id) for s in scans]
+                    self.store.mark_sent(ids)
+                    offset = self._offset[1] if self._offset else self.store.clock_offset_ms
+                    batch = {
+                        "scans": [s.to_dict() for s in scans],
+                        # what is left once this batch is in: 0 when all is sent
+                        "queue_length": max(0, waiting - len(scans)),
+                        "clock_offset_ms": offset,
+                        "cursor": self.store.cursor,
+                    }
+                    in_flight.append((pool.submit(self._send, batch, timeout), ids))
+                if not in_flight:
+                    break
+                future, ids = in_flight.popleft()
+                try:
+                    answer, t_sent, t_received = future.result()
+                except ProtocolError as exc:
+                    log.error(
+                        "the server refused a batch of %d scans (kept): %s", len(ids), exc.body
+                    )
+                    failure = failure or exc
+                    continue
+                except (Offline, Revoked) as exc:
+                    failure = failure or exc
+                    continue
+                self._note_server_time(answer.get("server_time"), t_sent, t_received)
+                results = [r for r in answer["results"] if isinstance(r, dict)]
+                counts = self.store.ack(results)
+                summary.accepted += counts["accepted"]
+                summary.duplicate += counts["duplicate"]
+                summary.rejected += counts["rejected"]
+                answered = {r.get("client_id") for r in results}
+                if not answered.issuperset(ids):
+                    # never loop on scans the server did not answer for: next sync
+                    log.warning("%d scans of the batch got no answer", len(set(ids) - answered))
+                    more = False
+        finally:
+            pool.shutdown(wait=True)  # requests on their way end (timeouts bound them)
+        if failure is not None:
+            raise failure
 
     def sync_once(self, *, pull: bool = True, push_timeout: Timeout | None = None) -> SyncSummary:
         """Pull (unless ``pull=False``), then push. Never raises for network trouble."""

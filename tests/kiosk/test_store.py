@@ -247,6 +247,19 @@ def test_enqueued_scans_survive_a_restart_in_order(tmp_path: Path) -> None:
         again.close()
 
 
+def test_pending_after_reads_the_outbox_forward_from_a_position(store: KioskStore) -> None:
+    scans = [scan(f"p{i}") for i in range(5)]
+    for s in scans:
+        store.enqueue(s)
+    first, pos = store.pending_after(0, 2)
+    second, pos2 = store.pending_after(pos, 2)
+    assert first == scans[:2] and second == scans[2:4]  # read on while the first is away
+    store.ack([{"client_id": str(s.client_id), "result": "rejected"} for s in first])
+    store.ack([{"client_id": str(scans[4].client_id), "result": "accepted"}])
+    assert store.pending_after(pos2, 2) == ([], pos2)  # nothing left after the position
+    assert store.pending_after(0, 9)[0] == scans[2:4]  # rejected and acked ones are gone
+
+
 def test_ack_removes_confirmed_and_keeps_rejected_forever(store: KioskStore) -> None:
     a, b, c, d = (scan(p) for p in "abcd")
     for s in (a, b, c, d):

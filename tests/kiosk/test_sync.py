@@ -111,13 +111,99 @@ def test_push_in_batches_and_ack(make_store: MakeStore) -> None:
     summary = syncer(store, client, batch_size=50).sync_once()
     assert [len(b["scans"]) for b in client.batches] == [50, 50, 10]
     # each batch reports what will be left once it is in: 0 after the last one
-    assert [b["queue_length"] for b in client.batches] == [60, 10, 0]
+    # (the first two are on their way together: either may arrive first)
+    queue_lengths = [b["queue_length"] for b in client.batches]
+    assert sorted(queue_lengths[:2]) == [10, 60] and queue_lengths[2] == 0
     assert client.batches[0]["cursor"] == "c1"
     assert (summary.accepted, summary.duplicate, summary.rejected) == (108, 1, 1)
     assert store.queue_length() == 0 and store.rejected_count() == 1
     # a rejected scan is never sent again
     client.batches.clear()
     assert syncer(store, client).sync_once().ok and client.batches == []
+
+
+def test_two_batches_travel_together_and_the_last_goes_alone(make_store: MakeStore) -> None:
+    store = make_store()
+    for i in range(230):
+        record_scan(store, qr(world.PAID) if i % 2 else f"junk {i}", NOW)
+    client = FakeClient([])
+    answer = client.push
+    lock = threading.Lock()
+    first_two = threading.Barrier(2, timeout=10)  # broken unless both are sent at once
+    flying: list[int] = []  # batches on their way when each one left
+    calls = [0, 0]  # [started, on their way]
+
+    def push(batch: dict[str, Any], timeout: Any = None) -> dict[str, Any]:
+        with lock:
+            calls[0] += 1
+            calls[1] += 1
+            flying.append(calls[1])
+            started = calls[0]
+        try:
+            if started <= 2:
+                first_two.wait()
+            return answer(batch, timeout)
+        finally:
+            with lock:
+                calls[1] -= 1
+
+    client.push = push  # type: ignore[method-assign]
+    summary = syncer(store, client, batch_size=50).sync_once()
+    assert summary.ok and summary.accepted == 230 and store.queue_length() == 0
+    assert flying[:2] == [1, 2] and flying[-1] == 1  # the last one left alone
+    sent = [s["client_id"] for b in client.batches for s in b["scans"]]
+    assert len(sent) == len(set(sent)) == 230  # no scan in two batches
+    *others, last = client.batches
+    assert last["queue_length"] == 0 and len(last["scans"]) == 30
+    assert all(b["queue_length"] > 0 for b in others)
+
+
+def test_a_batch_that_fails_on_its_way_stays_and_the_others_are_acked(
+    make_store: MakeStore,
+) -> None:
+    store = make_store()
+    scans = [record_scan(store, f"junk {i}", NOW)[1] for i in range(200)]
+    doomed = {str(s.client_id) for s in scans[50:100]}  # the second batch
+    client = FakeClient([])
+    answer = client.push
+
+    def push(batch: dict[str, Any], timeout: Any = None) -> dict[str, Any]:
+        if batch["scans"][0]["client_id"] in doomed:
+            raise Offline("connection reset")
+        return answer(batch, timeout)
+
+    client.push = push  # type: ignore[method-assign]
+    summary = syncer(store, client, batch_size=50).sync_once()
+    assert not summary.online and "connection reset" in (summary.error or "")
+    # the first batch, and the third (sent before the failure was known), are in;
+    # nothing was sent once it was; the failed batch waits, flagged offline
+    assert [len(b["scans"]) for b in client.batches] == [50, 50]
+    assert summary.accepted == 100
+    left = {str(s.client_id) for s in store.pending(500)}
+    assert left == doomed | {str(s.client_id) for s in scans[150:]}
+    assert all(s.decided_offline for s in store.pending(500))
+
+
+def test_one_batch_at_a_time_when_asked(make_store: MakeStore) -> None:
+    store = make_store()
+    for i in range(120):
+        record_scan(store, f"junk {i}", NOW)
+    client = FakeClient([])
+    answer = client.push
+    flying = [0]
+    most = [0]
+
+    def push(batch: dict[str, Any], timeout: Any = None) -> dict[str, Any]:
+        flying[0] += 1
+        most[0] = max(most[0], flying[0])
+        time.sleep(0.01)
+        flying[0] -= 1
+        return answer(batch, timeout)
+
+    client.push = push  # type: ignore[method-assign]
+    summary = syncer(store, client, batch_size=50, push_in_flight=1).sync_once()
+    assert summary.accepted == 120 and most == [1]
+    assert [b["queue_length"] for b in client.batches] == [70, 20, 0]
 
 
 def test_unanswered_scans_stay_and_do_not_loop(make_store: MakeStore) -> None:

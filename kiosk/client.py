@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 import requests
 
+from shared.gcpause import gc_paused
+
 Timeout = float | tuple[float, float]
 DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 10.0)
 
@@ -157,6 +159,7 @@ class SyncClient:
             raise ProtocolError(200, answer)
         return answer
 
+    @gc_paused()  # a page decodes to thousands of dicts: collect after, not during
     def changes(self, cursor: str, limit: int = 5000) -> dict[str, Any]:
         """One page of the change feed after ``cursor``."""
         answer = self._request(

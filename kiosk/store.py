@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from shared.gcpause import gc_paused
 from shared.sync import ENTITIES, MAX_NOTES, ChangePage, Scan
 from shared.timefmt import as_utc, iso, parse_iso, utcnow
 
@@ -485,6 +486,7 @@ class KioskStore:
 
     # -- the change feed ----------------------------------------------------
 
+    @gc_paused()  # thousands of fresh records: collect after the page, not during
     def apply_page(self, page: Mapping[str, Any] | ChangePage | str | bytes) -> PageResult:
         """Apply one change page atomically, with its cursor (and reset, if set).
 

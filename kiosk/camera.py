@@ -41,6 +41,9 @@ DEFAULT_BANNER_S = 3.0
 OUTLINE_TTL_S = 0.4
 #: the status bar is read from the store at most this often
 STATUS_REFRESH_S = 1.0
+#: the last image is shown again this often even when nothing changed: a window
+#: resized (going full screen) or uncovered is never left blank
+REDRAW_S = 0.5
 #: ``--screenshot`` may also come from this variable
 SCREENSHOT_ENV = "BADGEGATE_KIOSK_SCREENSHOT"
 
@@ -277,6 +280,7 @@ def _window_loop(
     status_at = float("-inf")
     status_for = -1  # the event count when the status bar was read
     drawn: tuple[object, ...] = ()  # what the window shows now
+    drawn_at = float("-inf")
     booth = store.place().mode == "booth"
     editor = NoteEditor()
     saved_at = float("-inf")
@@ -308,10 +312,10 @@ def _window_loop(
                 online,
                 note,
             )
-            if visible == drawn:  # nothing new to draw: only handle the window's events
-                key = window.wait(15)
+            if visible == drawn and now - drawn_at < REDRAW_S:
+                key = window.wait(15)  # nothing new to draw: only handle the window's events
             else:
-                drawn = visible
+                drawn, drawn_at = visible, now
                 image = frame.image if frame is not None else _placeholder()
                 shown = render(image, ScreenState(outlines, banner, status, online, note))
                 key = window.show(shown, 15)

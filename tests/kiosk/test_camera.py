@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
 
+from kiosk import camera
 from kiosk.camera import KioskOptions, run_kiosk, status_items, tone_for
 from kiosk.decide import record_scan
 from kiosk.scanner import ScanEvent, Scanner
@@ -86,6 +88,54 @@ def test_run_kiosk_says_when_a_camera_stops(make_store: MakeStore) -> None:
     options = KioskOptions(headless=True, sound=False)
     result = run_kiosk(store, ListSource(5, live=True), scanner, lambda e, b: None, options)
     assert result.code == 1 and "stopped giving frames" in result.reason
+
+
+class FakeWindow:
+    """Records when an image is shown; never closed by the user."""
+
+    def __init__(self, title: str = "", *, fullscreen: bool = False) -> None:
+        self.shown: list[float] = []
+
+    def show(self, image: object, wait_ms: int = 10) -> int:
+        self.shown.append(time.monotonic())
+        time.sleep(wait_ms / 1000)
+        return -1
+
+    def wait(self, wait_ms: int = 10) -> int:
+        time.sleep(wait_ms / 1000)
+        return -1
+
+    def is_open(self) -> bool:
+        return True
+
+    def toggle_fullscreen(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_window_is_redrawn_while_nothing_changes(
+    make_store: MakeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a window resized or uncovered after the last frame must not stay blank: with
+    # the source ended and the banner still up, the last image is shown again
+    windows: list[FakeWindow] = []
+
+    def make_window(*args: object, **kwargs: object) -> FakeWindow:
+        windows.append(FakeWindow())
+        return windows[-1]
+
+    monkeypatch.setattr(camera, "Window", make_window)
+    store = make_store(pinned=world.S_ATELIER)
+    scanner = Scanner(FakeDecoder({4: [A]}), lambda p: record_scan(store, p))
+    options = KioskOptions(headless=False, sound=False, lang="en", banner_seconds=1.6, pace=False)
+    result = run_kiosk(store, ListSource(5, live=False), scanner, lambda e, b: None, options)
+    assert result.code == 0 and result.reason == "end of source" and result.events == 1
+    (window,) = windows
+    gaps = [b - a for a, b in zip(window.shown, window.shown[1:], strict=False)]
+    idle = [g for g in gaps if g > 0.2]  # redraws with nothing new to show
+    assert len(idle) >= 2 and max(gaps) < camera.REDRAW_S + 0.4  # not the whole 1.6 s
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])

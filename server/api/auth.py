@@ -24,6 +24,7 @@ from server.models import Event, RevokedToken, User, UserEventAssignment
 from server.serializers import badge_dict, event_summary, user_dict
 from server.validation import get_email, get_str, get_uuid, json_body
 from shared.roles import Role
+from shared.timefmt import utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -273,8 +274,13 @@ def change_password() -> ResponseReturnValue:
     if new == old:
         raise validation_error("new_password", "must differ from the old password")
     user.password_hash = hash_password(new)
+    # every session of the account ends, this one too: the caller gets a new pair
+    # (token times are whole seconds: a token of this very second stays valid)
+    user.tokens_valid_after = utcnow().replace(microsecond=0)
     db.session.commit()
-    return jsonify({"detail": "Password updated successfully"})
+    identity = current_identity()
+    pair = tokens.issue_pair(user.id, identity.claims.event_id, identity.role)
+    return jsonify({"detail": "Password updated successfully", **pair})
 
 
 def _revoke(claims: tokens.TokenClaims) -> None:

@@ -87,6 +87,7 @@ _AUTH_QUERY = (
     select(
         User.id,
         User.is_active,
+        User.tokens_valid_after,
         UserEventAssignment.id,
         UserEventAssignment.role,
         Event.is_active,
@@ -123,8 +124,8 @@ def authenticate(token: str, token_types: tuple[TokenType, ...] = ("access",)) -
     )
     if row is None or not row[1]:
         raise APIError(401, "User not found or inactive", code="token_not_valid")
-    user_id, _active, assignment_id, role, event_active, revoked = row
-    if revoked is not None:
+    user_id, _active, valid_after, assignment_id, role, event_active, revoked = row
+    if revoked is not None or (valid_after is not None and claims.issued_at < valid_after):
         raise APIError(401, "Token has been revoked", code="token_not_valid")
     if claims.event_id is not None and assignment_id is None:
         raise APIError(403, "You no longer have a role in this event")

@@ -36,6 +36,7 @@ class TokenClaims:
     type: TokenType
     jti: str
     expires_at: datetime
+    issued_at: datetime
 
 
 def _lifetime(token_type: TokenType) -> timedelta:
@@ -93,9 +94,10 @@ def _verify(token: str, key: str) -> TokenClaims:
             raise ValueError("role")
         jti = str(data["jti"])
         expires_at = datetime.fromtimestamp(int(data["exp"]), tz=utcnow().tzinfo)
+        issued_at = datetime.fromtimestamp(int(data["iat"]), tz=utcnow().tzinfo)
     except (TypeError, ValueError, OverflowError, OSError):
         raise TokenError("Token is invalid") from None
-    return TokenClaims(user_id, event_id, role, token_type, jti, expires_at)
+    return TokenClaims(user_id, event_id, role, token_type, jti, expires_at, issued_at)
 
 
 # A scanner sends the same token with every scan: verifying its signature once

@@ -25,6 +25,8 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     is_staff: Mapped[bool] = mapped_column(default=False)
     date_joined: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: tokens issued before this instant are refused (set by a password change)
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     profile: Mapped[UserProfile | None] = relationship(
         back_populates="user", uselist=False, cascade="all, delete-orphan", passive_deletes=True

@@ -6,6 +6,7 @@ import base64
 import json
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -13,8 +14,10 @@ import pytest
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash
 
+from server.auth import tokens
 from server.extensions import db
 from server.models import Event, User, UserEventAssignment
+from shared.timefmt import utcnow
 from tests.conftest import TEST_PASSWORD
 
 ME = "/api/auth/me/"
@@ -487,6 +490,30 @@ def test_change_password(client, auth, member, headers):
     resp = client.post("/api/auth/change-password/", json=body, headers=headers)
     assert resp.status_code == 200, resp.get_json()
     assert_error(auth.login(member.email), 401)
+    assert auth.login(member.email, NEW_PASSWORD).status_code == 200
+
+
+def test_change_password_ends_every_other_session(app, client, auth, make, member, monkeypatch):
+    # sessions opened before the change (an earlier second: token times are whole seconds)
+    past = utcnow() - timedelta(seconds=5)
+    monkeypatch.setattr(tokens, "utcnow", lambda: past)
+    phone = auth.login(member.email).get_json()
+    laptop = auth.login(member.email).get_json()
+    someone = make.member(member.event_id, "participant")
+    theirs = auth.login(someone.email).get_json()
+    monkeypatch.undo()
+
+    body = {"old_password": TEST_PASSWORD, "new_password": NEW_PASSWORD}
+    resp = client.post("/api/auth/change-password/", json=body, headers=bearer(laptop["access"]))
+    assert resp.status_code == 200, resp.get_json()
+    fresh = resp.get_json()
+    for old in (phone, laptop):  # the caller's own tokens too: it got a new pair
+        assert_error(client.get(ME, headers=bearer(old["access"])), 401)
+        assert_error(client.post(REFRESH, json={"refresh": old["refresh"]}), 401)
+    assert client.get(ME, headers=bearer(fresh["access"])).status_code == 200
+    assert client.get(ROOMS, headers=bearer(fresh["access"])).status_code == 200  # same event
+    assert client.post(REFRESH, json={"refresh": fresh["refresh"]}).status_code == 200
+    assert client.get(ME, headers=bearer(theirs["access"])).status_code == 200  # not theirs
     assert auth.login(member.email, NEW_PASSWORD).status_code == 200
 
 

@@ -23,13 +23,9 @@ from shared.decision import Place, Verdict, decide
 from shared.sync import Scan, ScanBatch, ScanResult
 
 
-def server_verdict(
-    kiosk: Kiosk, scan: Scan, facts: Facts, badge: Badge | BadgeError | None = None
-) -> Verdict:
-    """What the server's data says of this scan, at this kiosk's place
-    (``badge``: the scan's payload already parsed, if it was)."""
-    if badge is None:
-        badge = parse_badge(scan.payload)
+def server_verdict(kiosk: Kiosk, scan: Scan, facts: Facts, badge: Badge | BadgeError) -> Verdict:
+    """What the server's data says of this scan (its payload parsed: ``badge``),
+    at this kiosk's place."""
     session = facts.sessions.get(scan.session_id) if scan.session_id else None
     place = Place(
         event_id=str(kiosk.event_id),

@@ -302,10 +302,15 @@ def test_a_note_typed_in_the_booth_window_is_kept_for_the_visit(
         window = found[0]
         xdo = [XDOTOOL, "windowfocus", "--sync", window]
         subprocess.run(xdo, check=True, timeout=10, env=env)
-        typing = [["key", "n"], ["key", "shift+s"], ["type", "--delay", "60", "tand b4"]]
-        typing.append(["key", "BackSpace", "5"])  # a typo, erased and retyped
+        # at a person's pace (about 6 keys a second): OpenCV hands the window loop
+        # one key per wait, so a burst of keys within one loop turn keeps only the
+        # last (under load, "n" then "S" sent together lost the "n")
+        pace = ["--delay", "150"]
+        typing = [["key", "n"], ["key", "shift+s"], ["type", *pace, "tand b4"]]
+        typing.append(["key", *pace, "BackSpace", "5"])  # a typo, erased and retyped
         for keys in [*typing, ["key", "Return"]]:
             subprocess.run([XDOTOOL, *keys], check=True, timeout=20, env=env)
+            time.sleep(0.15)
         proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:

@@ -60,7 +60,6 @@ import cProfile
 import gc
 import io
 import json
-import logging
 import math
 import os
 import pstats
@@ -86,7 +85,6 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import flask_migrate
 import requests
 from flask import Flask
 from sqlalchemy import event as sa_event
@@ -103,6 +101,7 @@ from bench.common import (
     print_table,
     round_trips,
 )
+from bench.seeding import Person, add_staff, build_schema, chunked, insert_people
 from kiosk.client import SyncClient
 from kiosk.decide import decide_scan, record_scan
 from kiosk.store import KioskStore
@@ -115,13 +114,9 @@ from server.extensions import db
 from server.models import (
     Event,
     EventSession,
-    Participant,
     Room,
     RoomAccess,
     SessionAccess,
-    User,
-    UserEventAssignment,
-    UserProfile,
     participant_allowed_rooms,
 )
 from shared.badge import Badge, new_badge_id
@@ -139,7 +134,6 @@ DELTA_CHANGES = 100
 RTT_SAMPLES = 50
 DECIDE_WARMUP = 200
 ONLINE_WARMUP = 30
-INSERT_CHUNK = 20_000
 SUBPROCESS_TIMEOUT = 300.0
 ORGANISATIONS = ["", "Sonatrach", "Djezzy", "Condor", "Cevital", "Yassir", "Ooredoo", "CERIST"]
 
@@ -189,13 +183,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # the event
 
 
-@dataclass(frozen=True)
-class Person:
-    user_id: int
-    badge_id: str
-    participant_id: uuid.UUID
-
-
 @dataclass
 class World:
     event_id: uuid.UUID
@@ -211,37 +198,6 @@ class World:
     door_access: list[int]
     access_rows: int
     allowed_rows: int
-
-
-def build_schema(app: Flask) -> None:
-    logging.disable(logging.INFO)  # alembic's "Running upgrade" lines
-    try:
-        with app.app_context():
-            flask_migrate.upgrade()
-    finally:
-        logging.disable(logging.NOTSET)
-
-
-def _staff(event_id: uuid.UUID, name: str, role: Role, password_hash: str) -> int:
-    user = User(
-        username=name,
-        email=f"{name}@bench.example.com",
-        first_name=name.title(),
-        last_name="Bench",
-        password_hash=password_hash,
-    )
-    db.session.add(user)
-    db.session.flush()
-    db.session.add(UserProfile(user_id=user.id, badge_id=new_badge_id(user.id)))
-    db.session.add(
-        UserEventAssignment(id=uuid.uuid4(), user_id=user.id, event_id=event_id, role=role.value)
-    )
-    return user.id
-
-
-def _chunked(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(rows), INSERT_CHUNK):
-        yield rows[start : start + INSERT_CHUNK]
 
 
 def seed(app: Flask, participants: int, accesses: int, rng: random.Random) -> World:
@@ -285,63 +241,17 @@ def seed(app: Flask, participants: int, accesses: int, rng: random.Random) -> Wo
                     )
                 )
         db.session.add_all(sessions)
-        gestionnaire_id = _staff(event.id, "gestionnaire", Role.GESTIONNAIRE, password_hash)
-        controller_id = _staff(event.id, "controller", Role.CONTROLLEUR, password_hash)
+        gestionnaire_id = add_staff(event.id, "gestionnaire", Role.GESTIONNAIRE, password_hash)
+        controller_id = add_staff(event.id, "controller", Role.CONTROLLEUR, password_hash)
         db.session.commit()
         paid_sessions = [s.id for s in sessions if s.is_paid]
         door_session = sessions[1].id  # room 0, running now, paid
         room_ids = [r.id for r in rooms]
         event_id = event.id
 
-        user_ids: list[int] = []
-        for chunk in _chunked(
-            [
-                {
-                    "username": f"participant{i:06d}",
-                    "email": f"participant{i:06d}@bench.example.com",
-                    "first_name": f"Prénom{i}",
-                    "last_name": f"Nom{i}",
-                    "password_hash": password_hash,
-                }
-                for i in range(participants)
-            ]
-        ):
-            user_ids += db.session.scalars(
-                insert(User).returning(User.id, sort_by_parameter_order=True), chunk
-            )
-        people = [
-            Person(user_id=uid, badge_id=new_badge_id(uid), participant_id=uuid.uuid4())
-            for uid in user_ids
-        ]
-        for chunk in _chunked([{"user_id": p.user_id, "badge_id": p.badge_id} for p in people]):
-            db.session.execute(insert(UserProfile), chunk)
-        for chunk in _chunked(
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "user_id": p.user_id,
-                    "event_id": event_id,
-                    "role": Role.PARTICIPANT.value,
-                    "meta": {},
-                }
-                for p in people
-            ]
-        ):
-            db.session.execute(insert(UserEventAssignment), chunk)
-        for chunk in _chunked(
-            [
-                {
-                    "id": p.participant_id,
-                    "user_id": p.user_id,
-                    "event_id": event_id,
-                    "badge_number": f"BENCH-{i:06d}",
-                    "qr_code_data": Badge(p.user_id, p.badge_id).payload(),
-                    "organisation": rng.choice(ORGANISATIONS),
-                }
-                for i, p in enumerate(people)
-            ]
-        ):
-            db.session.execute(insert(Participant), chunk)
+        people = insert_people(
+            event_id, participants, password_hash, lambda _i: rng.choice(ORGANISATIONS)
+        )
         # a fifth of the participants may enter two rooms only
         allowed = [
             {"participant_id": p.participant_id, "room_id": room}
@@ -349,7 +259,7 @@ def seed(app: Flask, participants: int, accesses: int, rng: random.Random) -> Wo
             if rng.random() < 0.2
             for room in rng.sample(room_ids, 2)
         ]
-        for chunk in _chunked(allowed):
+        for chunk in chunked(allowed):
             db.session.execute(insert(participant_allowed_rooms), chunk)
         # the accesses, spread evenly over the paid sessions
         access_rows: list[dict[str, Any]] = []
@@ -376,7 +286,7 @@ def seed(app: Flask, participants: int, accesses: int, rng: random.Random) -> Wo
                         "paid_at": now if status == "paid" else None,
                     }
                 )
-        for chunk in _chunked(access_rows):
+        for chunk in chunked(access_rows):
             db.session.execute(insert(SessionAccess), chunk)
         db.session.commit()
         db.session.remove()

@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import math
 import os
 import random
@@ -58,7 +57,6 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import flask_migrate
 import requests
 from flask import Flask
 from sqlalchemy import func, insert, select
@@ -74,20 +72,16 @@ from bench.common import (
     run_load,
     tree_cpu_seconds,
 )
+from bench.seeding import Person, add_staff, build_schema, insert_people
 from server import create_app
 from server.api.auth import hash_password
 from server.auth import tokens
 from server.extensions import db
 from server.models import (
     Event,
-    Participant,
     Room,
     RoomAccess,
-    User,
-    UserEventAssignment,
-    UserProfile,
 )
-from shared.badge import Badge, new_badge_id
 from shared.roles import Role
 from shared.timefmt import utcnow
 
@@ -99,17 +93,6 @@ THROUGHPUT_GOAL = 0.5
 LARGE_LOG_GOAL = 0.9
 #: Denied reasons used for the synthetic part of the log (with the granted ones).
 DENIED_REASONS = ("room_not_allowed", "payment_required", "unknown_badge", "not_in_event")
-
-
-@dataclass(frozen=True)
-class Person:
-    user_id: int
-    badge_id: str
-    participant_id: uuid.UUID
-
-    @property
-    def qr(self) -> str:
-        return Badge(user_id=self.user_id, badge_id=self.badge_id).payload()
 
 
 @dataclass(frozen=True)
@@ -164,15 +147,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # the database
 
 
-def build_schema(app: Flask) -> None:
-    logging.disable(logging.INFO)  # alembic's "Running upgrade" lines
-    try:
-        with app.app_context():
-            flask_migrate.upgrade()
-    finally:
-        logging.disable(logging.NOTSET)
-
-
 def seed(app: Flask, participants: int) -> World:
     """One event, its rooms, a controller and ``participants`` badge holders."""
     now = utcnow()
@@ -189,77 +163,14 @@ def seed(app: Flask, participants: int) -> World:
             Room(id=uuid.uuid4(), event_id=event.id, name=f"Room {i}", capacity=500)
             for i in range(ROOMS)
         ]
-        controller = User(
-            username="controller",
-            email="controller@bench.example.com",
-            first_name="Door",
-            last_name="Keeper",
-            password_hash=password_hash,
-        )
-        db.session.add_all([event, *rooms, controller])
+        db.session.add_all([event, *rooms])
         db.session.flush()
-        db.session.add(UserProfile(user_id=controller.id, badge_id=new_badge_id(controller.id)))
-        db.session.add(
-            UserEventAssignment(
-                id=uuid.uuid4(),
-                user_id=controller.id,
-                event_id=event.id,
-                role=Role.CONTROLLEUR.value,
-            )
-        )
+        controller_id = add_staff(event.id, "controller", Role.CONTROLLEUR, password_hash)
         db.session.commit()
 
-        user_ids = list(
-            db.session.scalars(
-                insert(User).returning(User.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "username": f"participant{i:06d}",
-                        "email": f"participant{i:06d}@bench.example.com",
-                        "first_name": f"First{i}",
-                        "last_name": f"Last{i}",
-                        "password_hash": password_hash,
-                    }
-                    for i in range(participants)
-                ],
-            )
-        )
-        people = [
-            Person(user_id=uid, badge_id=new_badge_id(uid), participant_id=uuid.uuid4())
-            for uid in user_ids
-        ]
-        db.session.execute(
-            insert(UserProfile),
-            [{"user_id": p.user_id, "badge_id": p.badge_id} for p in people],
-        )
-        db.session.execute(
-            insert(UserEventAssignment),
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "user_id": p.user_id,
-                    "event_id": event.id,
-                    "role": Role.PARTICIPANT.value,
-                    "meta": {},
-                }
-                for p in people
-            ],
-        )
-        db.session.execute(
-            insert(Participant),
-            [
-                {
-                    "id": p.participant_id,
-                    "user_id": p.user_id,
-                    "event_id": event.id,
-                    "badge_number": f"BENCH-{i:06d}",
-                    "qr_code_data": p.qr,
-                }
-                for i, p in enumerate(people)
-            ],
-        )
+        people = insert_people(event.id, participants, password_hash)
         db.session.commit()
-        return World(event.id, [r.id for r in rooms], controller.id, people)
+        return World(event.id, [r.id for r in rooms], controller_id, people)
 
 
 def access_rows(app: Flask) -> int:

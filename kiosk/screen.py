@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.i18n import DEFAULT_LANG, Lang, reason_text, text
 from kiosk.scanner import Outcome, Polygon, ScanEvent
+from kiosk.x11 import X11, PaintWatch
 
 if TYPE_CHECKING:
     import numpy as np
@@ -378,41 +379,14 @@ def _qt_fonts() -> None:
             return
 
 
-def x11_screen_size() -> tuple[int, int] | None:
-    """The X screen's size in pixels (libX11 through ctypes), or None (no X, no libX11)."""
-    if not os.environ.get("DISPLAY"):
-        return None
-    try:
-        import ctypes
-        import ctypes.util
-
-        name = ctypes.util.find_library("X11") or "libX11.so.6"
-        x11 = ctypes.CDLL(name)
-        x11.XOpenDisplay.restype = ctypes.c_void_p
-        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
-        x11.XDefaultScreen.argtypes = [ctypes.c_void_p]
-        x11.XDisplayWidth.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        x11.XDisplayHeight.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
-        display = x11.XOpenDisplay(None)
-        if not display:
-            return None
-        try:
-            screen = x11.XDefaultScreen(display)
-            size = (
-                int(x11.XDisplayWidth(display, screen)),
-                int(x11.XDisplayHeight(display, screen)),
-            )
-        finally:
-            x11.XCloseDisplay(display)
-    except (OSError, AttributeError):
-        return None
-    return size if size[0] > 0 and size[1] > 0 else None
+#: set to 0 to turn the paint watch off (see kiosk.x11)
+PAINT_WATCH_ENV = "BADGEGATE_PAINT_WATCH"
 
 
 class Window:
     """An OpenCV window showing rendered frames. Must be used from one thread
-    (the main one, for most GUI back ends)."""
+    (the main one, for most GUI back ends). On X, a :class:`~kiosk.x11.PaintWatch`
+    makes sure the window is painted (the Qt of OpenCV's wheels can miss it)."""
 
     def __init__(self, title: str = "BadgeGate", *, fullscreen: bool = False) -> None:
         cv2 = _cv2()
@@ -423,20 +397,29 @@ class Window:
         flags |= (cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO) if fullscreen else cv2.WINDOW_AUTOSIZE
         cv2.namedWindow(title, flags)
         self._resizable = fullscreen
+        self._x11 = X11.open()
+        self.watch: PaintWatch | None = None
+        if self._x11 is not None and os.environ.get(PAINT_WATCH_ENV, "1") != "0":
+            self.watch = PaintWatch(self._x11, title)
+        self._shown = False
         if fullscreen:
             self.toggle_fullscreen()
-        self._shown = False
 
     def show(self, image: np.ndarray, wait_ms: int = 10) -> int:
         """Show ``image``, handle window events for ``wait_ms``; the key pressed or -1."""
         cv2 = _cv2()
         cv2.imshow(self.title, image)
+        if not self._shown and self.watch is not None:
+            self.watch.arm()
         self._shown = True
-        return int(cv2.waitKeyEx(max(1, wait_ms)))
+        return self.wait(wait_ms)
 
     def wait(self, wait_ms: int = 10) -> int:
         """Handle window events for ``wait_ms`` without drawing; the key pressed or -1."""
-        return int(_cv2().waitKeyEx(max(1, wait_ms)))
+        key = int(_cv2().waitKeyEx(max(1, wait_ms)))
+        if self.watch is not None:
+            self.watch.tick()
+        return key
 
     def is_open(self) -> bool:
         """False once the user closed the window."""
@@ -456,10 +439,12 @@ class Window:
         self.fullscreen = not self.fullscreen
         mode = cv2.WINDOW_FULLSCREEN if self.fullscreen else cv2.WINDOW_NORMAL
         cv2.setWindowProperty(self.title, cv2.WND_PROP_FULLSCREEN, mode)
-        size = x11_screen_size() if self.fullscreen else None
-        if size is not None:
+        size = self._x11.screen_size() if self.fullscreen and self._x11 is not None else None
+        if size is not None and size[0] > 0 and size[1] > 0:
             cv2.moveWindow(self.title, 0, 0)
             cv2.resizeWindow(self.title, *size)
+        if self._shown and self.watch is not None:
+            self.watch.arm()
 
     def close(self) -> None:
         cv2 = _cv2()
@@ -468,3 +453,6 @@ class Window:
             cv2.waitKey(1)
         except Exception:
             pass
+        if self._x11 is not None:
+            self._x11.close()
+            self._x11 = None

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from kiosk.x11 import X11
+from tests.kiosk.xserver import XvfbError, xvfb
 
 TITLE = "BadgeGate paint bench"
 GREEN = 0x00C800  # (0, 200, 0) BGR as the X server stores it
@@ -53,27 +53,6 @@ while time.monotonic() < end:
 print(json.dumps({"remaps": window.watch.remaps if window.watch else 0}))
 window.close()
 """
-
-
-def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        raise SystemExit(2)
-    read_end, write_end = os.pipe()
-    proc = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_end), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    ready, _, _ = select.select([read_end], [], [], 15)
-    number = os.read(read_end, 64).decode().strip() if ready else ""
-    os.close(read_end)
-    if not number:
-        proc.kill()
-        raise SystemExit("Xvfb did not start")
-    return proc, f":{number}"
 
 
 def one_window(display: str, watch: bool, seconds: float) -> tuple[bool, int]:
@@ -123,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     blank = {False: 0, True: 0}
     remaps = {False: 0, True: 0}
     with ExitStack() as stack:
-        xvfb, display = start_xvfb()
-        stack.callback(xvfb.terminate)
+        try:
+            display = stack.enter_context(xvfb())
+        except XvfbError as exc:
+            print(exc, file=sys.stderr)
+            return 2
         os.environ["DISPLAY"] = display  # for this process's own reads (kiosk.x11)
         spin = [sys.executable, "-c", "while True: pass"]
         busy = [subprocess.Popen(spin) for _ in range(args.busy)]

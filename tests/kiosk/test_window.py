@@ -32,8 +32,8 @@ from kiosk.store import KioskStore
 from tests.kiosk import world
 from tests.kiosk.conftest import closed_port_url, provision
 from tests.kiosk.videos import Shot, kiosk_command, write_video
+from tests.kiosk.xserver import XVFB, XvfbError, xvfb
 
-XVFB = shutil.which("Xvfb")
 XWD = shutil.which("xwd")
 SCREEN = (1280, 1024)
 VIDEO = (640, 480)
@@ -73,32 +73,11 @@ def share_of(img: np.ndarray, color: tuple[int, int, int], tol: int = 12) -> flo
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
     """A fresh X server on a display number it chose itself (free by construction)."""
-    assert XVFB is not None
-    read_end, write_end = os.pipe()
-    size = f"{SCREEN[0]}x{SCREEN[1]}x24"
-    xvfb = subprocess.Popen(
-        [XVFB, "-displayfd", str(write_end), "-screen", "0", size, "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    os.close(write_end)
     try:
-        ready, _, _ = select.select([read_end], [], [], 15)
-        number = os.read(read_end, 64).decode().strip() if ready else ""
-        if not number:
-            xvfb.kill()
-            err = xvfb.communicate(timeout=5)[1].decode()
-            pytest.fail(f"Xvfb did not start: {err[-500:]}")
-        yield f":{number}"
-    finally:
-        os.close(read_end)
-        xvfb.terminate()
-        try:
-            xvfb.wait(5)
-        except subprocess.TimeoutExpired:
-            xvfb.kill()
-            xvfb.wait(5)
+        with xvfb(SCREEN) as name:
+            yield name
+    except XvfbError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
@@ -356,6 +335,7 @@ def _until(probe: Callable[[], Any], seconds: float = 15) -> Any:
 
 
 def _majority(pixels: np.ndarray) -> tuple[int, float]:
+    """The most common pixel value and its share."""
     values, counts = np.unique(pixels, return_counts=True)
     return int(values[counts.argmax()]), float(counts.max() / pixels.size)
 
@@ -384,19 +364,23 @@ def test_the_kiosk_finds_reads_and_remaps_its_own_window(
             assert x.find_window(TITLE + "!", child.pid) is None
 
             def painted() -> np.ndarray | None:
+                """The window once X shows what was drawn: mostly (0, 200, 0) BGR,
+                0x00c800 to X (Qt may be seen half way through its first paint)."""
                 pixels = x.pixels(window)
-                return pixels if pixels is not None and not is_flat(pixels) else None
+                if pixels is None or is_flat(pixels):
+                    return None
+                value, share = _majority(pixels)
+                return pixels if value == 0x00C800 and share > 0.9 else None
 
             pixels = _until(painted)
-            assert pixels is not None, "never painted"
+            assert pixels is not None, ("never painted", x.pixels(window))
             assert pixels.shape == (240, 320)
-            # what X shows is what was drawn: mostly (0, 200, 0) BGR, i.e. 0x00c800
-            assert _majority(pixels)[0] == 0x00C800 and _majority(pixels)[1] > 0.9
             assert (pixels == 0xFFFFFF).sum() == 20 * 190  # the white bar, to the pixel
 
-            x.remap(window)  # what the paint watch does: Qt paints it again
+            # what the paint watch does: unmapped, the window's place is the black
+            # root; mapped again, it is green only once Qt has painted it again
+            x.remap(window)
             assert _until(painted) is not None
-            assert _majority(x.pixels(window))[0] == 0x00C800  # type: ignore[arg-type]
         out, err = child.communicate(b"stop\n", timeout=30)
     finally:
         if child.poll() is None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from pathlib import Path
 
+import flask_migrate
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
+from server import create_app
 from server.extensions import db
 from server.models import (
     Event,
@@ -22,7 +26,7 @@ from server.models import (
     UserEventAssignment,
 )
 from shared.timefmt import utcnow
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, base_config
 
 SEED_LOGINS = [
     "organizer@makeplus.com",
@@ -40,6 +44,17 @@ def test_migrations_match_models(app: Flask) -> None:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(ctx, db.metadata)
     assert diff == []
+
+
+def test_migrations_leave_existing_loggers_enabled(tmp_path: Path) -> None:
+    """Running the migrations in a process must not silence the loggers it
+    already has (logging.config.fileConfig disables them unless told not to)."""
+    before = logging.getLogger("badgegate.test.before_migrations")
+    app = create_app(base_config(f"sqlite:///{tmp_path / 'fresh.db'}"))
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    assert not before.disabled
 
 
 def _counts(app: Flask) -> dict[str, int]:

@@ -5,7 +5,7 @@ OpenCV's Qt sometimes misses the X events that tell it its window is on
 screen, and then never paints it; it happens more often the busier the
 machine. This starts its own X server (Xvfb), a few busy processes, and then
 opens kiosk windows one after another (``kiosk.screen.Window`` showing a
-green image with a status bar), alternately with the watch turned off
+green image, 640x480), alternately with the watch turned off
 (``BADGEGATE_PAINT_WATCH=0``: the baseline) and on. Each window is read back
 from the X server near the end of its life: it counts as blank if it is not
 mostly the green it was given. Printed: blank windows per arm, the remaps the
@@ -32,27 +32,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from kiosk.x11 import X11
-from tests.kiosk.xserver import XvfbError, xvfb
+from tests.kiosk.xserver import WINDOW_GREEN, XvfbError, window_child, xvfb
 
 TITLE = "BadgeGate paint bench"
-GREEN = 0x00C800  # (0, 200, 0) BGR as the X server stores it
-CHILD = """
-import json, sys, time
-import numpy as np
-from kiosk.screen import Window
-image = np.zeros((480, 640, 3), np.uint8)
-image[:] = (0, 200, 0)
-image[:24] = 40  # a status bar with some text
-image[6:18, 10:300] = 230
-window = Window(sys.argv[1])
-window.show(image, 15)
-print("shown", flush=True)
-end = time.monotonic() + float(sys.argv[2])
-while time.monotonic() < end:
-    window.show(image, 15)
-print(json.dumps({"remaps": window.watch.remaps if window.watch else 0}))
-window.close()
-"""
 
 
 def one_window(display: str, watch: bool, seconds: float) -> tuple[bool, int]:
@@ -60,7 +42,8 @@ def one_window(display: str, watch: bool, seconds: float) -> tuple[bool, int]:
     first image (the window lives ``seconds`` from then)."""
     env = {**os.environ, "DISPLAY": display, "BADGEGATE_PAINT_WATCH": "1" if watch else "0"}
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, TITLE, str(seconds)],
+        window_child(TITLE, seconds, (640, 480)),
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -77,14 +60,14 @@ def one_window(display: str, watch: bool, seconds: float) -> tuple[bool, int]:
                 with x:
                     window = x.find_window(TITLE, child.pid)
                     pixels = x.pixels(window) if window is not None else None
-                painted = pixels is not None and float((pixels == GREEN).mean()) > 0.5
+                painted = pixels is not None and float((pixels == WINDOW_GREEN).mean()) > 0.5
         out, _ = child.communicate(timeout=seconds + 30)
     finally:
         if child.poll() is None:
             child.kill()
             child.wait(10)
     try:
-        remaps = int(json.loads(out.decode().strip().splitlines()[-1])["remaps"])
+        remaps = int(json.loads(out.decode().strip().splitlines()[-1])["remaps"] or 0)
     except (ValueError, IndexError, KeyError):
         remaps = 0
     return painted, remaps

@@ -32,7 +32,7 @@ from kiosk.store import KioskStore
 from tests.kiosk import world
 from tests.kiosk.conftest import closed_port_url, provision
 from tests.kiosk.videos import Shot, kiosk_command, write_video
-from tests.kiosk.xserver import XVFB, XvfbError, xvfb
+from tests.kiosk.xserver import WINDOW_BAR, WINDOW_GREEN, XVFB, XvfbError, window_child, xvfb
 
 XWD = shutil.which("xwd")
 SCREEN = (1280, 1024)
@@ -290,7 +290,7 @@ def test_a_note_typed_in_the_booth_window_is_kept_for_the_visit(
         for keys in [*typing, ["key", "Return"]]:
             subprocess.run([XDOTOOL, *keys], check=True, timeout=20, env=env)
             time.sleep(0.15)
-        proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -298,7 +298,7 @@ def test_a_note_typed_in_the_booth_window_is_kept_for_the_visit(
     with KioskStore(tmp_path / "booth") as store:
         visit = store.visit(first["client_id"])
         # Shift itself is not text; case is the X setup's (lower case under Xvfb)
-        assert visit is not None and visit["notes"].lower() == "stand b5"
+        assert visit is not None and visit["notes"].lower() == "stand b5", err.decode()[-1500:]
         pending = store.pending(10)
         notes = [s.notes for s in pending if str(s.client_id) == first["client_id"]]
         assert notes == [visit["notes"]]
@@ -307,21 +307,6 @@ def test_a_note_typed_in_the_booth_window_is_kept_for_the_visit(
 # -- the kiosk's own X connection (kiosk.x11) -------------------------------------------
 
 TITLE = "BadgeGate – Entrée ✓"  # not ASCII: found by its UTF-8 _NET_WM_NAME
-CHILD = """
-import json, select, sys
-import numpy as np
-from kiosk.screen import Window
-image = np.zeros((240, 320, 3), np.uint8)
-image[:] = (0, 200, 0)
-image[10:30, 10:200] = 255
-window = Window(sys.argv[1])
-while not select.select([sys.stdin], [], [], 0)[0]:
-    window.show(image, 15)
-    if not window.is_open():
-        break
-print(json.dumps({"open": window.is_open(), "remaps": window.watch and window.watch.remaps}))
-window.close()
-"""
 
 
 def _until(probe: Callable[[], Any], seconds: float = 15) -> Any:
@@ -347,7 +332,7 @@ def test_the_kiosk_finds_reads_and_remaps_its_own_window(
 
     monkeypatch.setenv("DISPLAY", display)
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, TITLE],
+        window_child(TITLE),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -370,12 +355,12 @@ def test_the_kiosk_finds_reads_and_remaps_its_own_window(
                 if pixels is None or is_flat(pixels):
                     return None
                 value, share = _majority(pixels)
-                return pixels if value == 0x00C800 and share > 0.9 else None
+                return pixels if value == WINDOW_GREEN and share > 0.9 else None
 
             pixels = _until(painted)
             assert pixels is not None, ("never painted", x.pixels(window))
             assert pixels.shape == (240, 320)
-            assert (pixels == 0xFFFFFF).sum() == 20 * 190  # the white bar, to the pixel
+            assert (pixels == 0xFFFFFF).sum() == WINDOW_BAR  # the white bar, to the pixel
 
             # what the paint watch does: unmapped, the window's place is the black
             # root; mapped again, it is green only once Qt has painted it again
@@ -388,4 +373,4 @@ def test_the_kiosk_finds_reads_and_remaps_its_own_window(
             child.wait(10)
     assert child.returncode == 0, err.decode()[-800:]
     # the remap did not look like a closed window to the kiosk
-    assert json.loads(out)["open"] is True
+    assert json.loads(out.splitlines()[-1])["open"] is True

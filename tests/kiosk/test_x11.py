@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from kiosk import x11
-from kiosk.x11 import CHECK_S, FLAT_S, MAX_MISSES, MAX_REMAPS, X11, PaintWatch, is_flat
+from kiosk.x11 import (
+    CHECK_S,
+    FLAT_S,
+    MAX_MISSES,
+    MAX_REMAPS,
+    X11,
+    PaintWatch,
+    is_flat,
+    pixel_values,
+)
 
 BLANK = np.zeros((4, 6), np.uint32)
 PAINTED = np.arange(24, dtype=np.uint32).reshape(4, 6)
@@ -63,6 +72,26 @@ def test_is_flat() -> None:
     one_off = BLANK.copy()
     one_off[3, 5] = 1
     assert not is_flat(one_off)
+
+
+@pytest.mark.parametrize("bpp", [16, 24, 32])
+def test_pixel_values_of_a_z_pixmap(bpp: int) -> None:
+    # 3x2 pixels, rows padded to 4-byte lines, least significant byte first
+    step = bpp // 8
+    pixels = np.array([[0x0102, 0x0304, 0x0506], [0x0708, 0x090A, 0x0B0C]], np.uint32)
+    if bpp > 16:
+        pixels |= np.uint32(0xAA0000)
+    stride = (3 * step + 3) // 4 * 4
+    raw = bytearray(stride * 2)
+    for r in range(2):
+        for c in range(3):
+            value = int(pixels[r, c]) | (0x55000000 if bpp == 32 else 0)  # padding byte
+            raw[r * stride + c * step : r * stride + (c + 1) * step] = value.to_bytes(
+                step, "little"
+            )
+    mask = {16: 0xFFFF, 24: 0xFFFFFF, 32: 0xFFFFFF}[bpp]
+    got = pixel_values(bytes(raw), 3, 2, stride, bpp, mask)
+    assert got.shape == (2, 3) and (got == pixels).all()
 
 
 def test_idle_until_armed() -> None:

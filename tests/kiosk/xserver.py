@@ -1,4 +1,5 @@
-"""A throwaway X server (Xvfb) for the window tests and ``bench/paint.py``."""
+"""A throwaway X server (Xvfb), and a process showing a kiosk window, for the
+window tests and ``bench/paint.py``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import select
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -48,3 +50,38 @@ def xvfb(size: tuple[int, int] = (1280, 1024)) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+
+
+#: a process showing a kiosk window (kiosk.screen.Window): a green image with a
+#: white bar; it says "shown" after the first image, runs ``seconds`` (0: until a
+#: line on stdin) and ends with one JSON line: {"open": ..., "remaps": ...}
+_WINDOW_CHILD = """
+import json, select, sys, time
+import numpy as np
+from kiosk.screen import Window
+title, seconds, width, height = sys.argv[1], float(sys.argv[2]), *map(int, sys.argv[3:5])
+image = np.zeros((height, width, 3), np.uint8)
+image[:] = (0, 200, 0)
+image[10:30, 10:200] = 255
+window = Window(title)
+window.show(image, 15)
+print("shown", flush=True)
+end = time.monotonic() + seconds
+while window.is_open():
+    if seconds and time.monotonic() >= end:
+        break
+    if not seconds and select.select([sys.stdin], [], [], 0)[0]:
+        break
+    window.show(image, 15)
+print(json.dumps({"open": window.is_open(), "remaps": window.watch and window.watch.remaps}))
+window.close()
+"""
+#: the child's green, (0, 200, 0) BGR, as a 24-bit X server stores it
+WINDOW_GREEN = 0x00C800
+#: pixels of the child's white bar
+WINDOW_BAR = 20 * 190
+
+
+def window_child(title: str, seconds: float = 0, size: tuple[int, int] = (320, 240)) -> list[str]:
+    """The command of a window process (see ``_WINDOW_CHILD``)."""
+    return [sys.executable, "-c", _WINDOW_CHILD, title, str(seconds), str(size[0]), str(size[1])]

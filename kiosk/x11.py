@@ -38,6 +38,8 @@ _IS_VIEWABLE = 2  # XWindowAttributes.map_state
 _ZPIXMAP = 2
 _ALL_PLANES = ctypes.c_ulong(-1).value
 _ANY_PROPERTY_TYPE = 0
+_REVERT_TO_PARENT = 2
+_CURRENT_TIME = 0
 
 
 class _WindowAttributes(ctypes.Structure):
@@ -122,6 +124,8 @@ def _load() -> ctypes.CDLL | None:
         "XGetImage": ([p, ul, i, i, ctypes.c_uint, ctypes.c_uint, ul, i], ctypes.POINTER(_Image)),
         "XDestroyImage": ([ctypes.POINTER(_Image)], i),
         "XUnmapWindow": ([p, ul], i),
+        "XGetInputFocus": ([p, up, ip], i),
+        "XSetInputFocus": ([p, ul, i, ul], i),
         "XMapWindow": ([p, ul], i),
         "XSync": ([p, i], i),
         "XFree": ([p], i),
@@ -272,12 +276,24 @@ class X11:
         finally:
             self._lib.XDestroyImage(image)
 
+    def focus(self) -> int:
+        """The window with the keyboard focus (0: none; 1: whatever is under the pointer)."""
+        window, revert = ctypes.c_ulong(), ctypes.c_int()
+        self._lib.XGetInputFocus(self._display, ctypes.byref(window), ctypes.byref(revert))
+        return int(window.value)
+
     def remap(self, window: int) -> None:
-        """Unmap and map ``window`` again: its owner gets fresh map and expose events."""
+        """Unmap and map ``window`` again: its owner gets fresh map and expose events.
+        A window that had the keyboard focus gets it back (unmapping takes it away:
+        the keys typed next would go nowhere)."""
+        focused = self.focus() == window
         self._lib.XUnmapWindow(self._display, window)
         self._lib.XSync(self._display, 0)
         self._lib.XMapWindow(self._display, window)
         self._lib.XSync(self._display, 0)
+        if focused:  # an error (a window manager still mapping it) is ignored
+            self._lib.XSetInputFocus(self._display, window, _REVERT_TO_PARENT, _CURRENT_TIME)
+            self._lib.XSync(self._display, 0)
 
 
 class WindowServer(Protocol):

@@ -362,10 +362,16 @@ def test_the_kiosk_finds_reads_and_remaps_its_own_window(
             assert pixels.shape == (240, 320)
             assert (pixels == 0xFFFFFF).sum() == WINDOW_BAR  # the white bar, to the pixel
 
+            if XDOTOOL is not None:  # someone is typing in it (a booth note)
+                focus = [XDOTOOL, "windowfocus", "--sync", str(window)]
+                subprocess.run(focus, check=True, timeout=10, env={"DISPLAY": display})
+                assert x.focus() == window
             # what the paint watch does: unmapped, the window's place is the black
             # root; mapped again, it is green only once Qt has painted it again
             x.remap(window)
             assert _until(painted) is not None
+            if XDOTOOL is not None:  # and the keys typed next still reach it
+                assert x.focus() == window
         out, err = child.communicate(b"stop\n", timeout=30)
     finally:
         if child.poll() is None:

@@ -31,6 +31,9 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from kiosk.x11 import X11
 from tests.kiosk.xserver import WINDOW_GREEN, XvfbError, window_child, xvfb
 

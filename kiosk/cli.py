@@ -215,7 +215,10 @@ def provision(
         client.close()
     kiosk = answer["kiosk"]
     event = answer.get("event") if isinstance(answer.get("event"), dict) else {}
-    store.provision(server_url, answer["device_token"], kiosk, event)
+    keys = answer.get("badge_keys")
+    store.provision(
+        server_url, answer["device_token"], kiosk, event, keys if isinstance(keys, list) else None
+    )
     place = (
         f"door of {kiosk.get('room_name') or kiosk.get('room_id')}"
         if kiosk.get("mode") != "booth"

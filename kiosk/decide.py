@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from kiosk.store import BoothVisit, KioskStore, StoreError
 from shared.badge import MAX_PAYLOAD_CHARS, Badge, parse_badge
 from shared.decision import PersonFacts, Place, SessionFacts, Verdict, decide
+from shared.signing import SignatureCheck
 from shared.sync import Scan, person_facts_from_member, pick_session, session_facts_from_record
 from shared.timefmt import as_utc, utcnow
 
@@ -81,21 +82,22 @@ def decide_scan(
         )
 
     person: PersonFacts | None = None
+    signature = SignatureCheck.ABSENT
     if isinstance(badge, Badge):
+        signature = store.keyring().check(badge)
         member = store.member(badge.user_id)
         if member is not None:
             revoked: frozenset[str] = frozenset()
-            if member.get("badge_id") != badge.badge_id:
-                old = store.revoked_badge(badge.badge_id)
-                if old is not None and old.get("user_id") in (badge.user_id, None):
-                    revoked = frozenset({badge.badge_id})
+            old = store.revoked_badge(badge.badge_id)
+            if old is not None and old.get("user_id") in (badge.user_id, None):
+                revoked = frozenset({badge.badge_id})
             access = None
             participant_id = member.get("participant_id")
             if session is not None and session.is_paid and participant_id:
                 access = store.session_access(str(participant_id), session.id)
             person = person_facts_from_member(member, revoked, access)
 
-    verdict = decide(badge, place, person, at)
+    verdict = decide(badge, place, person, at, signature)
     scan = Scan(
         client_id=uuid.uuid4(),
         kind="booth_visit" if place.mode == "booth" else "room_access",
@@ -133,12 +135,13 @@ def record_scan(
 
 
 def booth_visit(store: KioskStore, verdict: Verdict) -> BoothVisit:
-    """Who the verdict is about, as the store's member record names them."""
+    """Who the verdict is about, as the store's member record names them. No email
+    yet: the server sends it once the visit has synced (``KioskStore.ack``)."""
     member = store.member(verdict.user_id) if verdict.name is not None and verdict.user_id else None
     return BoothVisit(
         user_id=verdict.user_id,
         badge_id=verdict.badge_id,
         name=verdict.name,
-        email=verdict.email or None,
+        email=None,
         organisation=(member or {}).get("organisation") or None,
     )

@@ -49,6 +49,11 @@ REASONS: dict[Reason, dict[Lang, str]] = {
         "en": "Not allowed in this room",
     },
     Reason.PAYMENT_REQUIRED: {"fr": "Paiement requis", "en": "Payment required"},
+    Reason.INVALID_SIGNATURE: {"fr": "Badge falsifié", "en": "Forged badge"},
+    Reason.UNSIGNED_BADGE: {
+        "fr": "Ancien badge : afficher celui de l'appli",
+        "en": "Old badge: show the app's badge",
+    },
 }
 
 #: every other text of the screen; ``{name}`` fields are filled by :func:`text`

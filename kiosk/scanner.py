@@ -59,9 +59,14 @@ T = TypeVar("T")
 _monotonic = time.monotonic
 
 
+#: refusals that a person at the door can put right (pay, show the app's badge): amber
+WARNING_REASONS = frozenset({Reason.PAYMENT_REQUIRED, Reason.UNSIGNED_BADGE})
+
+
 def outcome_of(verdict: Verdict | None, already_scanned: bool = False) -> Outcome:
-    """granted (green); warning (amber): already scanned or payment required; else denied."""
-    if already_scanned or (verdict is not None and verdict.reason is Reason.PAYMENT_REQUIRED):
+    """granted (green); warning (amber): already scanned, payment required or an old
+    unsigned badge; else denied."""
+    if already_scanned or (verdict is not None and verdict.reason in WARNING_REASONS):
         return "warning"
     if verdict is not None and verdict.granted:
         return "granted"

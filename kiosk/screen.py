@@ -8,7 +8,7 @@ Layout (see :func:`layout`): a status bar along the top (mode, room and
 session or booth, online or not, data age, queue length), and for a few
 seconds after a verdict a banner over the bottom third: green with the
 person's name for granted, red with the reason for denied, amber for
-payment required and "already scanned". Text is drawn with OpenCV's own
+payment required, an old unsigned badge and "already scanned". Text is drawn with OpenCV's own
 font engine where it has one (OpenCV 5 ``cv2.FontFace``: accents and any
 Unicode), else with the Hershey fonts (ASCII: accents are dropped).
 """

@@ -32,17 +32,21 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from shared.badge import public_ref, redacted_payload
 from shared.gcpause import gc_paused
+from shared.signing import NO_KEYS, Keyring, key_record, public_keys_from_records
 from shared.sync import ENTITIES, MAX_NOTES, ChangePage, Scan
 from shared.timefmt import as_utc, iso, parse_iso, utcnow
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "kiosk.db"
-#: 2: the ``visits`` table (booth leads); the schema script is idempotent, so an
-#: older store gets what it lacks on opening
-SCHEMA_VERSION = 2
+#: 2: the ``visits`` table (booth leads); 3: no badge secrets (members without
+#: badge ids, sent scans without their badge). The schema script is idempotent, so
+#: an older store gets what it lacks on opening (see :meth:`KioskStore._upgrade`).
+SCHEMA_VERSION = 3
 
 #: The meta keys (values are stored as text; see the typed accessors).
 META_KEYS = (
@@ -66,6 +70,7 @@ META_KEYS = (
     "clock_offset_ms",
     "revoked",
     "online",
+    "badge_keys",
 )
 
 #: entity -> (table, primary key column)
@@ -91,11 +96,11 @@ CREATE TABLE IF NOT EXISTS sessions (
     data TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_by_room ON sessions (room_id, start_time);
--- badge_id is kept as a column but not indexed: the decision looks a member up by
--- user id (the badge names it), and the index cost a quarter of a snapshot's inserts.
+-- no badge id, no email: a kiosk holds nothing a badge can be made from (badges
+-- are checked by their signature) and a booth learns a visitor's email only after
+-- the visit has synced
 CREATE TABLE IF NOT EXISTS members (
     user_id INTEGER PRIMARY KEY,
-    badge_id TEXT,
     data TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS revoked_badges (
@@ -237,11 +242,18 @@ def _member_key(key: str) -> int:
     return value
 
 
+#: fields of a member record a kiosk never stores
+_MEMBER_SECRETS = frozenset({"badge_id", "email"})
+
+
 def _rows(entity: str, items: list[tuple[str, dict[str, Any]]]) -> list[tuple[Any, ...]]:
     """The parameters of the upserts of one entity (column order of :data:`_UPSERT`)."""
     enc = _encode
-    if entity == "member":
-        return [(_member_key(k), _text(d.get("badge_id")), enc(d)) for k, d in items]
+    if entity == "member":  # never keep a badge id or an email, whatever the server sent
+        return [
+            (_member_key(k), enc({f: v for f, v in d.items() if f not in _MEMBER_SECRETS}))
+            for k, d in items
+        ]
     if entity == "session":
         return [
             (
@@ -268,7 +280,7 @@ _UPSERT: dict[str, str] = {
         "INSERT OR REPLACE INTO sessions (id, room_id, start_time, end_time, data)"
         " VALUES (?, ?, ?, ?, ?)"
     ),
-    "member": "INSERT OR REPLACE INTO members (user_id, badge_id, data) VALUES (?, ?, ?)",
+    "member": "INSERT OR REPLACE INTO members (user_id, data) VALUES (?, ?)",
     "revoked_badge": (
         "INSERT OR REPLACE INTO revoked_badges (badge_id, user_id, data) VALUES (?, ?, ?)"
     ),
@@ -279,9 +291,14 @@ _DELETE: dict[str, str] = {
 }
 
 
+def _key_records_text(records: list[Any]) -> str:
+    """The usable public keys of ``records`` (``shared.signing.key_record``), as JSON."""
+    return _encode([key_record(k) for k in public_keys_from_records(records).values()])
+
+
 def _page_fields(
     page: Mapping[str, Any] | ChangePage,
-) -> tuple[list[Any], str, bool, bool, int, str | None]:
+) -> tuple[list[Any], str, bool, bool, int, str | None, list[Any] | None]:
     if isinstance(page, ChangePage):
         return (
             [c.to_dict() for c in page.changes],
@@ -290,6 +307,7 @@ def _page_fields(
             page.has_more,
             page.latest_seq,
             page.server_time,
+            page.badge_keys,
         )
     if not isinstance(page, Mapping):
         raise PageError("a change page must be a JSON object")
@@ -301,6 +319,7 @@ def _page_fields(
         raise PageError("cursor must be a non-empty string")
     latest = page.get("latest_seq")
     server_time = page.get("server_time")
+    keys = page.get("badge_keys")
     return (
         changes,
         cursor,
@@ -308,6 +327,7 @@ def _page_fields(
         page.get("has_more") is True,
         latest if type(latest) is int else 0,
         server_time if isinstance(server_time, str) else None,
+        keys if isinstance(keys, list) else None,
     )
 
 
@@ -326,10 +346,34 @@ class KioskStore:
         self._closed = False
         #: booth scans handed to a push (by :meth:`pending`): client id -> the notes sent
         self._sent_notes: dict[str, str | None] = {}
+        self._keyring: tuple[str | None, Keyring] = (None, NO_KEYS)
         conn = self._conn()
-        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            self._upgrade(conn, version)
+
+    def _upgrade(self, conn: sqlite3.Connection, version: int) -> None:
+        """Bring a store of schema ``version`` (0: a new file) to :data:`SCHEMA_VERSION`."""
+        if 0 < version < 3:
+            # no badge secrets: members (badge ids, emails) come again with the next
+            # snapshot; what was sent keeps the visitor's user id, not their badge
+            with self.transaction() as tx:
+                tables = {r[0] for r in tx.execute("SELECT name FROM sqlite_master")}
+                tx.execute("DROP TABLE IF EXISTS members")
+                tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('cursor', '0')")
+                if "visits" in tables:
+                    rows = tx.execute("SELECT client_id, payload, badge_id FROM visits")
+                    tx.executemany(
+                        "UPDATE visits SET payload = ?, badge_id = ? WHERE client_id = ?",
+                        [(redacted_payload(p), public_ref(b), c) for c, p, b in rows.fetchall()],
+                    )
+                rows = tx.execute("SELECT client_id, payload FROM outbox WHERE state = 'rejected'")
+                tx.executemany(
+                    "UPDATE outbox SET payload = ? WHERE client_id = ?",
+                    [(redacted_payload(p), c) for c, p in rows.fetchall()],
+                )
+        conn.executescript(_SCHEMA)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- connections and transactions ---------------------------------------
 
@@ -451,14 +495,30 @@ class KioskStore:
             online=m.get("online") == "1",
         )
 
+    def keyring(self) -> Keyring:
+        """The public keys badges are checked with (from the last page or provisioning)."""
+        raw = self.get_meta("badge_keys")
+        cached_raw, cached = self._keyring
+        if raw == cached_raw:
+            return cached
+        try:
+            records = json.loads(raw) if raw else []
+        except ValueError:
+            records = []
+        keys = Keyring(public_keys_from_records(records), ed25519)
+        self._keyring = (raw, keys)
+        return keys
+
     def provision(
         self,
         server_url: str,
         device_token: str,
         kiosk: Mapping[str, Any],
         event: Mapping[str, Any] | None = None,
+        badge_keys: list[Any] | None = None,
     ) -> None:
-        """Store a new credential and place; forget the synced data (cursor back to 0).
+        """Store a new credential and place, and the public keys badges are signed
+        with; forget the synced data (cursor back to 0).
 
         The outbox is kept: scans not yet confirmed are sent with the new credential.
         """
@@ -482,6 +542,7 @@ class KioskStore:
                 exposant_user_id=_text(kiosk.get("exposant_user_id")),
                 cursor="0",
                 revoked=0,
+                badge_keys=_key_records_text(badge_keys or []),
             )
 
     # -- the change feed ----------------------------------------------------
@@ -512,7 +573,7 @@ class KioskStore:
         return self._apply_mapping(page)  # type: ignore[arg-type]
 
     def _apply_mapping(self, page: Mapping[str, Any] | ChangePage) -> PageResult:
-        changes, cursor, reset, has_more, latest_seq, server_time = _page_fields(page)
+        changes, cursor, reset, has_more, latest_seq, server_time, keys = _page_fields(page)
         items: dict[str, list[tuple[str, dict[str, Any]]]] = {e: [] for e in ENTITIES}
         n_del = skipped = 0
         max_seq: int | None = None
@@ -564,6 +625,8 @@ class KioskStore:
             for entity in ENTITIES:
                 self._write(conn, entity, upserts[entity], deletes[entity])
             self._store_position(conn, cursor, latest_seq, max_seq)
+            if keys is not None:
+                self.set_meta(conn, badge_keys=_key_records_text(keys))
         return PageResult(
             n_up + n_del, n_up, n_del, skipped, reset, cursor, has_more, latest_seq, max_seq,
             server_time,
@@ -708,9 +771,12 @@ class KioskStore:
 
     def ack(self, results: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         """Apply the server's answers: accepted/duplicate leave the outbox, rejected
-        ones stay (state ``rejected``, with the reason). Unknown ids are ignored."""
+        ones stay (state ``rejected``, with the reason, their badge redacted: never
+        sent again). Unknown ids are ignored. A booth visit the server let in comes
+        back with the visitor's contact (``visitor``): the lead gets their email."""
         gone: list[tuple[str]] = []
         rejected: list[tuple[str | None, str]] = []
+        contacts: list[tuple[str, str]] = []
         counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "unknown": 0}
         for r in results:
             client_id = r.get("client_id")
@@ -724,6 +790,10 @@ class KioskStore:
                 rejected.append((str(reason), client_id))
             else:
                 gone.append((client_id,))
+                visitor = r.get("visitor")
+                email = visitor.get("email") if isinstance(visitor, Mapping) else None
+                if isinstance(email, str) and email and len(email) <= 254:
+                    contacts.append((email, client_id))
         with self.transaction() as conn:
             gone = self._unless_note_edited(conn, gone, [c for _r, c in rejected])
             conn.executemany("DELETE FROM outbox WHERE client_id = ?", gone)
@@ -731,6 +801,21 @@ class KioskStore:
                 "UPDATE outbox SET state = 'rejected', reject_reason = ? WHERE client_id = ?",
                 rejected,
             )
+            if rejected:
+                rows = conn.execute(
+                    "SELECT client_id, payload FROM outbox WHERE client_id IN"
+                    f" ({','.join('?' * len(rejected))})",
+                    [c for _r, c in rejected],
+                ).fetchall()
+                conn.executemany(
+                    "UPDATE outbox SET payload = ? WHERE client_id = ?",
+                    [(redacted_payload(p), c) for c, p in rows],
+                )
+            if contacts:
+                conn.executemany(
+                    "UPDATE visits SET email = ? WHERE client_id = ? AND status = 'granted'",
+                    contacts,
+                )
         return counts
 
     def queue_length(self) -> int:
@@ -770,14 +855,14 @@ class KioskStore:
                 row[0],
                 sortable_time(scan.scanned_at),
                 visit.user_id,
-                visit.badge_id,
+                public_ref(visit.badge_id),
                 visit.name,
                 visit.email,
                 visit.organisation,
                 scan.status,
                 scan.reason,
                 scan.notes,
-                scan.payload,
+                redacted_payload(scan.payload),  # sent with the outbox row, never kept
                 int(scan.decided_offline),
             ),
         )

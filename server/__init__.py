@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server import (
         changefeed,  # noqa: F401  (records changes for the kiosks)
         models,  # noqa: F401  (register the tables)
+        signing,
     )
     from server.api import (
         auth,
@@ -80,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     blueprints = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
     for module in blueprints:
         app.register_blueprint(module.bp)
+    signing.init_app(app)
     register_error_handlers(app)
     register_commands(app)
     return app

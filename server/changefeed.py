@@ -377,7 +377,20 @@ def _room_ids(joined: str | None) -> list[str]:
     return sorted(uuid_text(part) for part in joined.split(","))
 
 
-def _member_records(rows: list[Any], *, with_email: bool = True) -> list[Record]:
+#: what the server's member records hold that no kiosk receives: a badge id is
+#: the secret of a badge, and an email reaches a booth only after a visit
+SERVER_ONLY_MEMBER_FIELDS = ("email", "badge_id")
+
+
+def kiosk_data(entity: str, data: Record | None) -> Record | None:
+    """A logged record as kiosks receive it (members without their secrets)."""
+    if data is None or entity != "member":
+        return data
+    return {k: v for k, v in data.items() if k not in SERVER_ONLY_MEMBER_FIELDS}
+
+
+def _member_records(rows: list[Any], *, for_kiosk: bool = False) -> list[Record]:
+    """Member records; ``for_kiosk`` leaves out :data:`SERVER_ONLY_MEMBER_FIELDS`."""
     out = []
     for (
         uid,
@@ -395,19 +408,19 @@ def _member_records(rows: list[Any], *, with_email: bool = True) -> list[Record]
     ) in rows:
         if role is None and pid is None:
             continue  # not a member of this event
-        out.append(
-            {
-                "user_id": uid,
-                "name": f"{first} {last}".strip() or username,
-                "email": email if with_email else None,
-                "organisation": org or "",
-                "is_active": active,
-                "badge_id": badge_id,
-                "role": role if role_active else None,
-                "participant_id": uuid_text(pid) if pid else None,
-                "allowed_room_ids": _room_ids(rooms) if rooms and pid else [],
-            }
-        )
+        record = {
+            "user_id": uid,
+            "name": f"{first} {last}".strip() or username,
+            "organisation": org or "",
+            "is_active": active,
+            "role": role if role_active else None,
+            "participant_id": uuid_text(pid) if pid else None,
+            "allowed_room_ids": _room_ids(rooms) if rooms and pid else [],
+        }
+        if not for_kiosk:
+            record["email"] = email
+            record["badge_id"] = badge_id
+        out.append(record)
     return out
 
 
@@ -576,12 +589,9 @@ def snapshot_records(
     entity: str,
     after: str | None,
     limit: int,
-    *,
-    with_email: bool = True,
 ) -> list[tuple[str, Record]]:
-    """Up to ``limit`` (key, record) of one entity, keys after ``after``, in key order.
-
-    ``with_email=False`` builds member records without the email (door kiosks)."""
+    """Up to ``limit`` (key, record) of one entity, keys after ``after``, in key
+    order, as kiosks receive them (:func:`kiosk_data`)."""
     if entity == "event":
         if after is not None:
             return []
@@ -620,7 +630,7 @@ def snapshot_records(
         last = min(known) if known else MAX_USER_ID
         params = {"event_id": event_id, "first": start + 1, "last": last}
         rows = conn.execute(_MEMBERS_IN_RANGE, params).all()
-        recs = sorted(_member_records(rows, with_email=with_email), key=lambda r: r["user_id"])
+        recs = sorted(_member_records(rows, for_kiosk=True), key=lambda r: r["user_id"])
         return [(str(r["user_id"]), r) for r in recs[:limit]]
     if entity == "revoked_badge":
         ids = members_of_event(event_id)

@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
     return {
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(url),
         "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY") or None,
+        "BADGE_SIGNING_KEY": os.environ.get("BADGE_SIGNING_KEY") or None,
+        "BADGE_TRUSTED_KEYS": os.environ.get("BADGE_TRUSTED_KEYS") or "",
         "JWT_ACCESS_MINUTES": _int_env("JWT_ACCESS_MINUTES", DEFAULT_ACCESS_MINUTES),
         "JWT_REFRESH_DAYS": _int_env("JWT_REFRESH_DAYS", DEFAULT_REFRESH_DAYS),
         "JWT_TEMP_MINUTES": _int_env("JWT_TEMP_MINUTES", DEFAULT_TEMP_MINUTES),
@@ -53,8 +56,12 @@ def from_environment(instance_path: str) -> dict[str, Any]:
     }
 
 
-def instance_secret(instance_path: str, name: str = "jwt-secret.key") -> str:
-    """A signing key generated on first run and kept in the instance folder.
+def instance_secret(
+    instance_path: str,
+    name: str = "jwt-secret.key",
+    make: Callable[[], str] = lambda: secrets.token_urlsafe(64),
+) -> str:
+    """A secret generated (by ``make``) on first run and kept in the instance folder.
 
     Several server processes may start at once: the key is written to a
     temporary file and linked into place, so every process reads the same key.
@@ -66,7 +73,7 @@ def instance_secret(instance_path: str, name: str = "jwt-secret.key") -> str:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".key-")
         try:
             with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(64))
+                fh.write(make())
             os.chmod(tmp, 0o600)
             with contextlib.suppress(FileExistsError):
                 os.link(tmp, path)

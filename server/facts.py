@@ -9,8 +9,9 @@ a fixed number of queries however many badges are asked about.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Uuid, bindparam, select
@@ -18,10 +19,12 @@ from sqlalchemy import Uuid, bindparam, select
 from server.changefeed import member_records
 from server.extensions import db
 from server.models import EventSession, RevokedBadge, SessionAccess
+from server.models.types import UTCDateTime
 from server.serializers import money
 from shared.badge import Badge
 from shared.decision import PersonFacts, SessionFacts
-from shared.sync import person_facts_from_member
+from shared.sync import person_facts_from_member, pick_session, session_facts_from_record
+from shared.timefmt import iso
 
 
 @dataclass
@@ -65,10 +68,52 @@ _ACCESSES = select(
 )
 
 
+_RUNNING = select(
+    EventSession.id,
+    EventSession.room_id,
+    EventSession.title,
+    EventSession.start_time,
+    EventSession.end_time,
+    EventSession.is_paid,
+    EventSession.price,
+).where(
+    EventSession.room_id == bindparam("room_id", type_=Uuid()),
+    EventSession.start_time <= bindparam("at", type_=UTCDateTime()),
+    EventSession.end_time > bindparam("at", type_=UTCDateTime()),
+)
+
+
+def running_session(room_id: uuid.UUID, at: datetime) -> SessionFacts | None:
+    """The session held in the room at ``at``, picked as a kiosk picks it
+    (``shared.sync.pick_session``): one indexed query."""
+    records = [
+        {
+            "id": str(sid),
+            "room_id": str(rid),
+            "title": title,
+            "start_time": iso(start),
+            "end_time": iso(end),
+            "is_paid": is_paid,
+            "price": money(price),
+        }
+        for sid, rid, title, start, end, is_paid, price in db.session.connection().execute(
+            _RUNNING, {"room_id": room_id, "at": at}
+        )
+    ]
+    picked = pick_session(records, str(room_id), at)
+    return session_facts_from_record(picked) if picked is not None else None
+
+
 def load_facts(
-    event_id: uuid.UUID, badges: Collection[Badge], session_ids: Collection[uuid.UUID]
+    event_id: uuid.UUID,
+    badges: Collection[Badge],
+    session_ids: Collection[uuid.UUID],
+    known_sessions: Mapping[uuid.UUID, SessionFacts] | None = None,
 ) -> Facts:
-    """Facts for these badges and sessions in one event (Core statements built once)."""
+    """Facts for these badges and sessions in one event (Core statements built once).
+
+    ``known_sessions``: sessions already loaded (e.g. by :func:`running_session`),
+    not read again."""
     conn = db.session.connection()
     members = {
         m["user_id"]: m for m in member_records(db.session, event_id, {b.user_id for b in badges})
@@ -77,9 +122,10 @@ def load_facts(
     revoked: set[str] = set()
     if stale:
         revoked = set(conn.execute(_REVOKED, {"badge_ids": stale}).scalars())
-    sessions: dict[uuid.UUID, SessionFacts] = {}
-    if session_ids:
-        params = {"session_ids": list(session_ids), "event_id": event_id}
+    sessions: dict[uuid.UUID, SessionFacts] = dict(known_sessions or {})
+    wanted = [sid for sid in session_ids if sid not in sessions]
+    if wanted:
+        params = {"session_ids": wanted, "event_id": event_id}
         for sid, room_id, title, is_paid, price in conn.execute(_SESSIONS, params):
             sessions[sid] = SessionFacts(
                 id=str(sid), room_id=str(room_id), title=title, is_paid=is_paid, price=money(price)

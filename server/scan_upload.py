@@ -9,15 +9,18 @@ decision core's facts by the same code the kiosk uses (``shared.sync``).
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from server.changefeed import member_records
 from server.extensions import db
 from server.facts import Facts, load_facts
 from server.models import ExposantScan, Kiosk, RoomAccess
+from server.verification import check_signature
 from shared.badge import Badge, BadgeError, parse_badge
 from shared.decision import Place, Verdict, decide
 from shared.sync import Scan, ScanBatch, ScanResult
@@ -35,7 +38,7 @@ def server_verdict(kiosk: Kiosk, scan: Scan, facts: Facts, badge: Badge | BadgeE
         session=session,
     )
     person = facts.person(badge, session) if isinstance(badge, Badge) else None
-    return decide(badge, place, person, scan.scanned_at)
+    return decide(badge, place, person, scan.scanned_at, check_signature(badge))
 
 
 def _refusal(kiosk: Kiosk, scan: Scan) -> str | None:
@@ -65,6 +68,8 @@ def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResul
     existing = _existing(model, [s.client_id for s in batch.scans])
     results: dict[uuid.UUID, ScanResult] = {}
     fresh: list[Scan] = []
+    #: booth visits stored before, let in: their visitor's contact goes back again
+    again: list[tuple[uuid.UUID, int]] = []
     for scan in batch.scans:
         refusal = _refusal(kiosk, scan)
         if refusal is not None:
@@ -80,6 +85,8 @@ def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResul
             results[scan.client_id] = ScanResult(
                 str(scan.client_id), "duplicate", None, row.server_status, row.server_reason
             )
+            if isinstance(row, ExposantScan) and row.server_status == "granted" and row.user_id:
+                again.append((scan.client_id, row.user_id))
         else:
             fresh.append(scan)
 
@@ -93,18 +100,44 @@ def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResul
         if fresh
         else None
     )
+    booth = kiosk.mode == "booth"
     rows: list[dict[str, Any]] = []
     for scan, badge in zip(fresh, badges, strict=True):
         assert facts is not None
         verdict = server_verdict(kiosk, scan, facts, badge)
         rows.append(_row(kiosk, scan, badge, verdict, facts, now))
+        visitor = _visitor(facts.members.get(verdict.user_id or 0)) if booth else None
         results[scan.client_id] = ScanResult(
-            str(scan.client_id), "accepted", None, verdict.status, verdict.reason.value
+            str(scan.client_id),
+            "accepted",
+            None,
+            verdict.status,
+            verdict.reason.value,
+            visitor if verdict.granted else None,
         )
     if rows:
         _insert(model, rows, results)
+    if again:
+        members = {
+            m["user_id"]: m
+            for m in member_records(db.session, kiosk.event_id, {uid for _c, uid in again})
+        }
+        for client_id, uid in again:
+            results[client_id] = replace(results[client_id], visitor=_visitor(members.get(uid)))
     _heartbeat(kiosk, batch, now)
     return [results[s.client_id] for s in batch.scans]
+
+
+def _visitor(member: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A booth visitor's contact, for the exposant: sent once the visit has synced."""
+    if member is None:
+        return None
+    return {
+        "user_id": member["user_id"],
+        "name": member["name"],
+        "email": member.get("email"),
+        "organisation": member.get("organisation") or "",
+    }
 
 
 def _row(
@@ -173,9 +206,7 @@ def _insert(
                 db.session.execute(insert(table), [row])
         except IntegrityError:
             cid = row["client_id"]
-            results[cid] = ScanResult(
-                str(cid), "duplicate", None, row["server_status"], row["server_reason"]
-            )
+            results[cid] = replace(results[cid], result="duplicate")
 
 
 def _heartbeat(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> None:

@@ -3,12 +3,13 @@ UUID strings, instants ISO 8601 with a zone, prices decimal strings."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from server import signing
 from server.models import Event, EventSession, Room, User, UserProfile
+from shared.badge import Badge
 from shared.roles import Role
 from shared.timefmt import iso, utcnow
 
@@ -27,10 +28,15 @@ def user_dict(user: User) -> dict[str, Any]:
     }
 
 
+def signed_badge(profile: UserProfile) -> Badge:
+    """The user's badge, signed: what every badge the server hands out carries."""
+    return signing.signer().sign(profile.badge)
+
+
 def badge_dict(profile: UserProfile) -> dict[str, Any]:
     return {
         "badge_id": profile.badge_id,
-        "qr_code_data": json.dumps(profile.qr_code_data),
+        "qr_code_data": signed_badge(profile).payload(),
         "is_checked_in": False,
     }
 

@@ -14,11 +14,13 @@ from datetime import datetime
 
 from sqlalchemy import Uuid, bindparam, insert, select
 
+from server import signing
 from server.extensions import db
-from server.facts import load_facts
+from server.facts import load_facts, running_session
 from server.models import Room, RoomAccess
 from shared.badge import Badge, BadgeError
-from shared.decision import PersonFacts, Place, Verdict, decide
+from shared.decision import PersonFacts, Place, SessionFacts, Verdict, decide
+from shared.signing import SignatureCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,11 @@ _ROOM = select(Room.id, Room.event_id, Room.name).where(
 _LOG = insert(RoomAccess.__table__)
 
 
+def check_signature(badge: Badge | BadgeError) -> SignatureCheck:
+    """What the server's keys say of a scanned badge's signature."""
+    return signing.keyring().check(badge) if isinstance(badge, Badge) else SignatureCheck.ABSENT
+
+
 def door_place(room_id: uuid.UUID) -> DoorPlace | None:
     row = db.session.connection().execute(_ROOM, {"room_id": room_id}).first()
     return DoorPlace(*row) if row else None
@@ -58,11 +65,20 @@ def verify_at_door(
 ) -> Outcome:
     """Decide a scan at ``room``'s door and log it (not committed).
 
+    Without ``session_id``, the session is the one held in the room at ``now``,
+    picked from the schedule as a door kiosk picks it.
+
     The log row is written with a Core insert: it is not a kiosk record, so it
     needs none of the ORM's unit of work.
     """
     badges = [badge] if isinstance(badge, Badge) else []
-    facts = load_facts(room.event_id, badges, [session_id] if session_id else [])
+    known: dict[uuid.UUID, SessionFacts] = {}
+    if session_id is None:
+        running = running_session(room.id, now)
+        if running is not None:
+            session_id = uuid.UUID(running.id)
+            known[session_id] = running
+    facts = load_facts(room.event_id, badges, [session_id] if session_id else [], known)
     session = facts.sessions.get(session_id) if session_id else None
     place = Place(
         event_id=str(room.event_id),
@@ -72,7 +88,7 @@ def verify_at_door(
         session=session,
     )
     person = facts.person(badge, session) if isinstance(badge, Badge) else None
-    verdict = decide(badge, place, person, now)
+    verdict = decide(badge, place, person, now, check_signature(badge))
     access_id = uuid.uuid4()
     db.session.connection().execute(
         _LOG,

@@ -7,12 +7,16 @@ only reads them, so the same facts always give the same verdict.
 
 Order of checks (the seed's, with input checks first):
 
-1. the payload is a badge (``invalid_badge``, 400);
+1. the payload is a badge (``invalid_badge``, 400), and a signature it carries
+   verifies with a key the checker holds (``invalid_signature``, 403);
 2. the session asked for exists in this event (``session_not_found``, 404)
    and is held in this room (``session_not_in_room``, 400);
 3. the badge's user is a person of the place's event (``not_in_event``, 403),
-   is active (``account_disabled``, 403) and the badge is theirs: a reissued
-   badge is ``revoked_badge`` (403), one never issued ``unknown_badge`` (404);
+   is active (``account_disabled``, 403) and the badge is theirs: a replaced
+   badge is ``revoked_badge`` (403); a signed badge that is not revoked is
+   theirs; an unsigned one (the seed's two-field form) must be their current
+   badge id (``unknown_badge``, 404), which only the server holds: a kiosk
+   answers ``unsigned_badge`` (403, "check it online");
 4. event: an active assignment in the place's event (``not_in_event``, 403);
 5. room: staff pass on their assignment; participants and exposants need
    their participant record (``participant_not_found``, 404) and the room in
@@ -37,6 +41,7 @@ from typing import Any, Literal
 
 from shared.badge import Badge, BadgeError
 from shared.roles import STAFF_ROLES
+from shared.signing import SignatureCheck
 from shared.timefmt import iso
 
 Mode = Literal["door", "booth"]
@@ -45,11 +50,13 @@ Mode = Literal["door", "booth"]
 class Reason(StrEnum):
     GRANTED = "granted"
     INVALID_BADGE = "invalid_badge"
+    INVALID_SIGNATURE = "invalid_signature"
     SESSION_NOT_FOUND = "session_not_found"
     SESSION_NOT_IN_ROOM = "session_not_in_room"
     ACCOUNT_DISABLED = "account_disabled"
     REVOKED_BADGE = "revoked_badge"
     UNKNOWN_BADGE = "unknown_badge"
+    UNSIGNED_BADGE = "unsigned_badge"
     NOT_IN_EVENT = "not_in_event"
     PARTICIPANT_NOT_FOUND = "participant_not_found"
     ROOM_NOT_ALLOWED = "room_not_allowed"
@@ -60,11 +67,13 @@ class Reason(StrEnum):
 HTTP_STATUS: dict[Reason, int] = {
     Reason.GRANTED: 200,
     Reason.INVALID_BADGE: 400,
+    Reason.INVALID_SIGNATURE: 403,
     Reason.SESSION_NOT_FOUND: 404,
     Reason.SESSION_NOT_IN_ROOM: 400,
     Reason.ACCOUNT_DISABLED: 403,
     Reason.REVOKED_BADGE: 403,
     Reason.UNKNOWN_BADGE: 404,
+    Reason.UNSIGNED_BADGE: 403,
     Reason.NOT_IN_EVENT: 403,
     Reason.PARTICIPANT_NOT_FOUND: 404,
     Reason.ROOM_NOT_ALLOWED: 403,
@@ -75,11 +84,13 @@ HTTP_STATUS: dict[Reason, int] = {
 MESSAGES: dict[Reason, str] = {
     Reason.GRANTED: "Access granted successfully",
     Reason.INVALID_BADGE: "Invalid QR code format",
+    Reason.INVALID_SIGNATURE: "This badge was not signed by this server",
     Reason.SESSION_NOT_FOUND: "Session not found in this event",
     Reason.SESSION_NOT_IN_ROOM: "This session does not take place in this room",
     Reason.ACCOUNT_DISABLED: "This user account is disabled",
     Reason.REVOKED_BADGE: "This badge has been replaced and is no longer valid",
     Reason.UNKNOWN_BADGE: "This badge was never issued",
+    Reason.UNSIGNED_BADGE: "This badge has no signature: check it online or show the app's badge",
     Reason.NOT_IN_EVENT: "User does not have access to this event",
     Reason.PARTICIPANT_NOT_FOUND: "Participant not found for this event",
     Reason.ROOM_NOT_ALLOWED: "Participant is not allowed in this room",
@@ -127,7 +138,7 @@ class PersonFacts:
     name: str
     email: str
     is_active: bool
-    #: the user's current badge id (None if no badge was ever issued)
+    #: the user's current badge id (None if no badge was ever issued, or not known here)
     badge_id: str | None
     #: old badge ids of this user that were reissued (only the scanned one matters)
     revoked_badge_ids: frozenset[str] = frozenset()
@@ -138,6 +149,8 @@ class PersonFacts:
     allowed_room_ids: frozenset[str] = frozenset()
     #: access to the place's session, when there is one
     session_access: SessionAccessFacts | None = None
+    #: whether ``badge_id`` is known: the server knows it, a kiosk never does
+    badge_id_known: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +188,11 @@ def decide(
     place: Place,
     person: PersonFacts | None,
     now: datetime,
+    signature: SignatureCheck = SignatureCheck.ABSENT,
 ) -> Verdict:
-    """Decide one scan. Pure and total: same facts, same verdict; never raises."""
+    """Decide one scan. Pure and total: same facts, same verdict; never raises.
+
+    ``signature`` is what ``shared.signing.Keyring.check`` said of the badge."""
 
     def verdict(reason: Reason, detail: str | None = None) -> Verdict:
         session = place.session
@@ -202,6 +218,9 @@ def decide(
 
     if isinstance(badge, BadgeError):
         return verdict(Reason.INVALID_BADGE, badge.problem)
+    if badge.signed and signature is not SignatureCheck.VALID:
+        person = None  # a forged badge names no one
+        return verdict(Reason.INVALID_SIGNATURE)
     if person is not None and person.user_id != badge.user_id:
         person = None  # facts about someone else: never shown as this badge's holder
 
@@ -216,10 +235,13 @@ def decide(
         return verdict(Reason.NOT_IN_EVENT)
     if not person.is_active:
         return verdict(Reason.ACCOUNT_DISABLED)
-    if person.badge_id != badge.badge_id:
-        if badge.badge_id in person.revoked_badge_ids:
-            return verdict(Reason.REVOKED_BADGE)
-        return verdict(Reason.UNKNOWN_BADGE)
+    if badge.badge_id in person.revoked_badge_ids:
+        return verdict(Reason.REVOKED_BADGE)
+    if not badge.signed:  # the seed's two-field form: only a badge id holder can tell
+        if not person.badge_id_known:
+            return verdict(Reason.UNSIGNED_BADGE)
+        if person.badge_id != badge.badge_id:
+            return verdict(Reason.UNKNOWN_BADGE)
 
     # 1. event
     if person.role is None:

@@ -19,17 +19,19 @@ entity             key                data
 ``room``           room id            id, name, is_active
 ``session``        session id         id, room_id, title, start_time, end_time,
                                       is_paid, price
-``member``         user id            user_id, name, email, organisation,
-                                      is_active, badge_id, role, participant_id,
-                                      allowed_room_ids
+``member``         user id            user_id, name, organisation, is_active,
+                                      role, participant_id, allowed_room_ids
 ``revoked_badge``  badge id           badge_id, user_id
 ``session_access`` "participant:session"  participant_id, session_id,
                                       payment_status, has_access
 =================  =================  ==============================================
 
-A ``member`` is one user as seen from one event: the account, the badge, the
-active assignment's role (None when not active) and the participant record.
-``email`` is only sent to booth kiosks (they export leads); door kiosks get None.
+A ``member`` is one user as seen from one event: the account, the active
+assignment's role (None when not active) and the participant record. The
+server's own records also hold the ``email`` and the current ``badge_id``; no
+kiosk receives either: badges are checked by their signature (every page
+carries the public keys, ``badge_keys``), and a booth gets a visitor's email in
+the answer to the upload of that visit (``ScanResult.visitor``).
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ class ChangePage:
     snapshot: bool = False
     #: the newest change the server holds for the event (lag = latest - cursor)
     latest_seq: int = 0
+    #: the public keys badges are signed with (``shared.signing.key_record``)
+    badge_keys: list[dict[str, str]] | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -227,6 +231,9 @@ class ScanResult:
     reason: str | None = None
     server_status: str | None = None
     server_reason: str | None = None
+    #: a booth visit the server let in: the visitor's contact (user_id, name, email,
+    #: organisation), which the booth gets only now
+    visitor: dict[str, Any] | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -262,6 +269,7 @@ def person_facts_from_member(
         email=str(member.get("email") or ""),
         is_active=bool(member["is_active"]),
         badge_id=member.get("badge_id"),
+        badge_id_known="badge_id" in member,
         revoked_badge_ids=revoked_badge_ids,
         role=member.get("role"),
         participant_id=member.get("participant_id"),
@@ -273,9 +281,11 @@ def person_facts_from_member(
 def pick_session(
     sessions: list[dict[str, Any]], room_id: str, now: datetime
 ) -> dict[str, Any] | None:
-    """The session held in ``room_id`` at ``now`` (the latest started, if several)."""
+    """The session held in ``room_id`` at ``now``: the latest started if several
+    overlap, and of those starting together the one with the greatest id, so
+    that the choice never depends on the order the records come in."""
     best: dict[str, Any] | None = None
-    best_start: datetime | None = None
+    best_key: tuple[datetime, str] | None = None
     for s in sessions:
         if str(s.get("room_id")) != room_id:
             continue
@@ -283,6 +293,7 @@ def pick_session(
         end = parse_iso(s.get("end_time"))  # type: ignore[arg-type]
         if start is None or end is None or not start <= now < end:
             continue
-        if best_start is None or start > best_start:
-            best, best_start = s, start
+        key = (start, str(s.get("id")))
+        if best_key is None or key > best_key:
+            best, best_key = s, key
     return best

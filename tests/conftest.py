@@ -24,7 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 
-from server import create_app
+from server import create_app, signing
 from server.auth import tokens
 from server.badges import ensure_profile
 from server.extensions import db
@@ -37,7 +37,9 @@ from server.models import (
     User,
     UserEventAssignment,
 )
+from shared.badge import Badge, parse_badge
 from shared.roles import Role
+from shared.signing import SignatureCheck
 from shared.timefmt import utcnow
 from tests import pgcluster
 
@@ -142,9 +144,17 @@ class Member:
     role: str
     badge_id: str
     participant_id: uuid.UUID | None = None
+    #: the badge as the server issues it: signed
+    signed_qr: str = ""
 
     @property
     def qr(self) -> str:
+        """The badge's QR payload, as the server hands it out (signed)."""
+        return self.signed_qr or self.unsigned_qr
+
+    @property
+    def unsigned_qr(self) -> str:
+        """The seed's two-field form (what the seed's mobile client re-sends)."""
         return f'{{"user_id": {self.user_id}, "badge_id": "{self.badge_id}"}}'
 
 
@@ -276,7 +286,10 @@ class Factory:
                 participant_id = p.id
             profile = ensure_profile(db.session.get(User, user.id))  # type: ignore[arg-type]
             db.session.commit()
-            return Member(user.id, user.email, event_id, role, profile.badge_id, participant_id)
+            signed = signing.signer().sign(profile.badge).payload()
+            return Member(
+                user.id, user.email, event_id, role, profile.badge_id, participant_id, signed
+            )
 
     def session_access(
         self,
@@ -346,6 +359,16 @@ class AuthActions:
 @pytest.fixture
 def auth(app: Flask, client: FlaskClient) -> AuthActions:
     return AuthActions(app, client)
+
+
+def signed_badge_fields(text: str) -> dict[str, Any]:
+    """The two seed fields of a badge the server issued, once its signature is
+    checked with the server's keys (those of the test instance folder)."""
+    badge = parse_badge(text)
+    assert isinstance(badge, Badge) and badge.signed, text
+    instance = Flask(__name__, instance_path=os.environ["BADGEGATE_INSTANCE_PATH"])
+    assert signing.load_signer(instance).keyring.check(badge) is SignatureCheck.VALID
+    return {"user_id": badge.user_id, "badge_id": badge.badge_id}
 
 
 @pytest.fixture(scope="session")

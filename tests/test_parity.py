@@ -1,16 +1,21 @@
 """Parity: an offline kiosk decides exactly as the server, on the same data.
 
-Hypothesis generates an event (rooms, sessions paid or free, people with any
-role, active or not, participant records, allowed rooms, payments, reissued
-badges) and a second event whose people also scan. A door kiosk syncs it
-through the real change feed; then every badge (current, revoked, forged,
-another event's, garbage) is scanned at every room, for every session, by
-the kiosk offline and by the server's ``verify_access``. They must agree on
-status, reason and HTTP code, every time.
+Hypothesis generates an event (rooms, sessions paid or free at any times,
+people with any role, active or not, participant records, allowed rooms,
+payments, reissued badges) and a second event whose people also scan. A door
+kiosk syncs it through the real change feed; then every badge (signed as the
+server issues it, current or revoked; signed by another key; a signature moved
+to another user; the seed's two-field form; another event's; garbage) is
+scanned at every room, for every session and for none, by the kiosk offline
+and by the server's ``verify_access``, with the session named and without (the
+server then picks it from its schedule, as the kiosk does). They must agree on
+status, reason and HTTP code, every time, for every badge the server issues.
+The seed's two-field form only the server can check: the kiosk never lets it in.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,13 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kiosk.decide import decide_scan
 from kiosk.store import KioskStore
+from server import signing
 from server.auth import tokens
 from server.badges import ensure_profile, reissue_badge
 from server.extensions import db
@@ -40,6 +48,8 @@ from server.models import (
     User,
     UserEventAssignment,
 )
+from shared.badge import Badge
+from shared.signing import key_id, message
 from shared.timefmt import utcnow
 from tests.conftest import _empty_all_tables
 
@@ -68,7 +78,8 @@ class PersonSpec:
 @dataclass(frozen=True)
 class WorldSpec:
     rooms: int
-    sessions: tuple[tuple[int, bool], ...]  # (room index, paid)
+    # (room index, paid, start minutes from now, minutes long)
+    sessions: tuple[tuple[int, bool, int, int], ...]
     people: tuple[PersonSpec, ...]
     strangers: int
 
@@ -76,9 +87,13 @@ class WorldSpec:
 @st.composite
 def worlds(draw: st.DrawFn) -> WorldSpec:
     rooms = draw(st.integers(1, 3))
-    sessions = tuple(
-        draw(st.lists(st.tuples(st.integers(0, rooms - 1), st.booleans()), max_size=3))
+    session = st.tuples(
+        st.integers(0, rooms - 1),
+        st.booleans(),
+        st.sampled_from([-120, -60, -60, -30, 10]),  # equal starts: ties are picked alike
+        st.sampled_from([30, 90, 180]),
     )
+    sessions = tuple(draw(st.lists(session, max_size=3)))
     person = st.builds(
         PersonSpec,
         account_active=st.booleans(),
@@ -98,8 +113,21 @@ class Built:
     event_id: uuid.UUID
     rooms: list[uuid.UUID]
     sessions: list[uuid.UUID]
-    badges: list[str]  # QR payloads to scan
+    badges: list[str]  # QR payloads the server issued (signed), to scan
+    unsigned: list[str]  # the seed's two-field forms: only the server can check them
     scanner_token: str
+
+
+OTHER_KEY = ed25519.Ed25519PrivateKey.generate()
+
+
+def signed_by(key: ed25519.Ed25519PrivateKey, user_id: int, badge_id: str) -> str:
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    kid = key_id(public)
+    sig = key.sign(message(user_id, badge_id, kid))
+    return Badge(user_id, badge_id, key_id=kid, signature=sig).payload()
 
 
 def _user(n: int, active: bool = True) -> User:
@@ -136,14 +164,14 @@ def build(spec: WorldSpec) -> Built:
     db.session.add_all(rooms)
     db.session.flush()
     sessions = []
-    for i, (room_index, paid) in enumerate(spec.sessions):
+    for i, (room_index, paid, start, minutes) in enumerate(spec.sessions):
         s = EventSession(
             id=uuid.uuid4(),
             event_id=event.id,
             room_id=rooms[room_index].id,
             title=f"S{i}",
-            start_time=now - timedelta(hours=1),
-            end_time=now + timedelta(hours=1),
+            start_time=now + timedelta(minutes=start),
+            end_time=now + timedelta(minutes=start + minutes),
             is_paid=paid,
             price=Decimal("100.00") if paid else Decimal("0"),
             session_type="atelier" if paid else "conference",
@@ -154,7 +182,9 @@ def build(spec: WorldSpec) -> Built:
     db.session.add(
         UserEventAssignment(user_id=scanner.id, event_id=event.id, role="controlleur_des_badges")
     )
+    signer = signing.signer()
     badges: list[str] = ["garbage", '{"user_id": 1}']
+    unsigned: list[str] = []
     for n, p in enumerate(spec.people, start=1):
         user = _user(n, p.account_active)
         if p.role is not None:
@@ -182,23 +212,31 @@ def build(spec: WorldSpec) -> Built:
                         )
                     )
         if p.reissued:
-            badges.append(profile.badge.payload())  # the old one, revoked below
+            # the old one, revoked below: signed, and in the seed's form
+            badges.append(signer.sign(profile.badge).payload())
+            unsigned.append(profile.badge.payload())
             db.session.flush()
             profile = reissue_badge(user, None)
         db.session.flush()
-        badges.append(profile.badge.payload())
-        forged = f"USER-{user.id}-ZZZZZZZZ"
-        badges.append(f'{{"user_id": {user.id}, "badge_id": "{forged}"}}')
+        current = signer.sign(profile.badge)
+        badges.append(current.payload())
+        unsigned.append(profile.badge.payload())
+        # forgeries: another key's signature; this signature on another user's badge
+        badges.append(signed_by(OTHER_KEY, user.id, profile.badge_id))
+        moved = json.loads(current.payload()) | {"user_id": scanner.id}
+        moved["badge_id"] = f"USER-{scanner.id}-" + profile.badge_id.rsplit("-", 1)[1]
+        badges.append(json.dumps(moved))
+        unsigned.append(f'{{"user_id": {user.id}, "badge_id": "USER-{user.id}-ZZZZZZZZ"}}')
     for k in range(spec.strangers):
         stranger = _user(100 + k)
         db.session.add(
             UserEventAssignment(user_id=stranger.id, event_id=other.id, role="participant")
         )
         db.session.add(Participant(user_id=stranger.id, event_id=other.id, badge_number="X"))
-        badges.append(ensure_profile(stranger).badge.payload())
+        badges.append(signer.sign(ensure_profile(stranger).badge).payload())
     db.session.commit()
     token = tokens.issue("access", scanner.id, event.id, "controlleur_des_badges")
-    return Built(event.id, [r.id for r in rooms], [s.id for s in sessions], badges, token)
+    return Built(event.id, [r.id for r in rooms], [s.id for s in sessions], badges, unsigned, token)
 
 
 def sync_kiosk(client: FlaskClient, built: Built, room: uuid.UUID, store: KioskStore) -> None:
@@ -216,6 +254,7 @@ def sync_kiosk(client: FlaskClient, built: Built, room: uuid.UUID, store: KioskS
             "room_id": str(room),
             "room_name": "door",
         },
+        badge_keys=signing.signer().key_records(),
     )
     cursor = "0"
     while True:
@@ -237,6 +276,20 @@ def sync_kiosk(client: FlaskClient, built: Built, room: uuid.UUID, store: KioskS
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(spec=worlds())
+# a paid atelier running: a door that names no session must still check payment
+@example(
+    spec=WorldSpec(
+        rooms=2,
+        sessions=((1, True, -30, 90), (1, False, -120, 60)),
+        people=(
+            PersonSpec(
+                True, "participant", True, True, frozenset(), (("pending", False), None), True
+            ),
+            PersonSpec(True, "participant", True, True, frozenset(), (("paid", True), None), False),
+        ),
+        strangers=1,
+    )
+)
 def test_kiosk_offline_verdicts_equal_the_servers(
     app: Flask, tmp_path: Path, spec: WorldSpec
 ) -> None:
@@ -252,18 +305,24 @@ def test_kiosk_offline_verdicts_equal_the_servers(
                 pins: list[uuid.UUID | None] = [None, *built.sessions, uuid.uuid4()]
                 for pin in pins:
                     store.set_meta(pinned_session_id=str(pin) if pin else None)
-                    for payload in built.badges:
+                    for payload in built.badges + built.unsigned:
                         verdict, scan = decide_scan(store, payload)
-                        body: dict[str, Any] = {"qr_data": payload}
+                        offline = (verdict.status, verdict.reason.value, verdict.http_status)
+                        bodies: list[dict[str, Any]] = [{"qr_data": payload}]
                         if scan.session_id is not None:
-                            body["session"] = str(scan.session_id)
-                        r = client.post(
-                            f"/api/rooms/{room}/verify_access/", json=body, headers=headers
-                        )
-                        assert (r.json["status"], r.json["reason"], r.status_code) == (
-                            verdict.status,
-                            verdict.reason.value,
-                            verdict.http_status,
-                        ), (room_index, pin, payload, spec)
+                            # the session the kiosk used, named; unpinned, also unnamed
+                            named = {"qr_data": payload, "session": str(scan.session_id)}
+                            bodies = [named] if pin else [named, *bodies]
+                        for body in bodies:
+                            r = client.post(
+                                f"/api/rooms/{room}/verify_access/", json=body, headers=headers
+                            )
+                            online = (r.json["status"], r.json["reason"], r.status_code)
+                            where = (room_index, pin, body, spec)
+                            if payload in built.unsigned and offline[1] == "unsigned_badge":
+                                continue  # only the server holds badge ids
+                            assert online == offline, where
+                        if payload in built.unsigned:
+                            assert verdict.status == "denied", (payload, verdict)
             finally:
                 store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -21,7 +22,7 @@ from server.badges import ensure_profile
 from server.errors import APIError, validation_error
 from server.extensions import db
 from server.models import Event, RevokedToken, User, UserEventAssignment
-from server.serializers import badge_dict, event_summary, user_dict
+from server.serializers import badge_dict, event_summary, signed_badge, user_dict
 from server.validation import get_email, get_str, get_uuid, json_body
 from shared.roles import Role
 from shared.timefmt import utcnow
@@ -213,7 +214,7 @@ def _profile_answer(identity: Identity) -> dict[str, Any]:
         **user_dict(identity.user),
         "is_active": identity.user.is_active,
         "date_joined": identity.user.date_joined.isoformat().replace("+00:00", "Z"),
-        "qr_code_data": profile.qr_code_data,
+        "qr_code_data": json.loads(signed_badge(profile).payload()),
         "badge": badge_dict(profile),
         "current_event_id": str(identity.event_id) if identity.event_id else None,
         "role": identity.role,

@@ -46,7 +46,8 @@ from server.validation import (
     query_choice,
     query_uuid,
 )
-from shared.badge import Badge, BadgeError, parse_badge
+from server.verification import check_signature
+from shared.badge import Badge, BadgeError, parse_badge, public_ref
 from shared.decision import Place, Reason, Verdict, decide
 from shared.leads import MIMETYPE, EventRef, Visit, build_workbook, export_filename
 from shared.roles import Role
@@ -99,7 +100,8 @@ def scan_dict(row: Any) -> dict[str, Any]:
             "name": visitor.full_name if visitor else None,
             "email": visitor.email if visitor else None,
             "organisation": row[2],
-            "badge_id": scan.badge_id,
+            # without its secret part: an exposant must not be able to make the badge
+            "badge_id": public_ref(scan.badge_id),
         },
         "client_id": str(scan.client_id) if scan.client_id else None,
         "kiosk_id": str(scan.kiosk_id) if scan.kiosk_id else None,
@@ -251,7 +253,7 @@ def booth_verdict(event_id: uuid.UUID, badge: Badge | BadgeError, now: datetime)
     facts = load_facts(event_id, [badge] if isinstance(badge, Badge) else [], [])
     place = Place(event_id=str(event_id), room_id=None, mode="booth")
     person = facts.person(badge, None) if isinstance(badge, Badge) else None
-    return decide(badge, place, person, now)
+    return decide(badge, place, person, now, check_signature(badge))
 
 
 @bp.post("/api/exposant-scans/")
@@ -347,7 +349,7 @@ def exposant_visits(participant_ids: list[uuid.UUID]) -> list[Visit]:
             scanned_at=scanned_at,
             name=user.full_name if user else None,
             email=user.email if user else None,
-            badge_id=badge_id,
+            badge_id=public_ref(badge_id),
             notes=notes,
         )
         for event_id, scanned_at, user, badge_id, notes in rows

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
+from server import signing
 from server.api.auth import MAX_PASSWORD
 from server.api.exposant_scans import exposant_events
 from server.auth.permissions import (
@@ -196,6 +197,7 @@ def _provisioned(kiosk: Kiosk) -> dict[str, Any]:
         "kiosk": kiosk_dict(kiosk),
         "device_token": token,
         "event": {"id": str(event.id), "name": event.name},
+        "badge_keys": signing.signer().key_records(),
     }
 
 

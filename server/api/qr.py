@@ -18,6 +18,7 @@ from server.badges import ensure_profile, reissue_badge
 from server.errors import APIError, validation_error
 from server.extensions import db
 from server.models import User, UserEventAssignment
+from server.serializers import signed_badge
 from server.validation import REQUIRED, json_body, parse_uuid
 from server.verification import Outcome, door_place, verify_at_door
 from shared.badge import parse_badge
@@ -113,7 +114,7 @@ def generate() -> ResponseReturnValue:
     if member is None:
         raise APIError(404, "User not found in this event")
     profile = reissue_badge(member, identity.user) if reissue else ensure_profile(member)
-    payload = profile.badge.payload()
+    payload = signed_badge(profile).payload()
     body = {
         "user_id": member.id,
         "badge_id": profile.badge_id,

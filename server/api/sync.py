@@ -9,7 +9,14 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
 
-from server.changefeed import SNAPSHOT_ORDER, latest_seq, latest_seq_of_event, snapshot_records
+from server import signing
+from server.changefeed import (
+    SNAPSHOT_ORDER,
+    kiosk_data,
+    latest_seq,
+    latest_seq_of_event,
+    snapshot_records,
+)
 from server.errors import APIError, validation_error
 from server.extensions import db
 from server.kiosk_auth import current_kiosk, require_kiosk
@@ -25,15 +32,8 @@ bp = Blueprint("sync", __name__)
 MAX_LIMIT = 5000
 
 
-def _strip(kiosk: Kiosk, entity: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Only what the kiosk's mode needs: door kiosks do not get emails."""
-    if data is None or entity != "member" or kiosk.mode == "booth":
-        return data
-    return {**data, "email": None}
-
-
-def _change(kiosk: Kiosk, seq: int, entity: str, key: str, op: str, data: Any) -> dict[str, Any]:
-    return {"seq": seq, "entity": entity, "key": key, "op": op, "data": _strip(kiosk, entity, data)}
+def _change(seq: int, entity: str, key: str, op: str, data: Any) -> dict[str, Any]:
+    return {"seq": seq, "entity": entity, "key": key, "op": op, "data": kiosk_data(entity, data)}
 
 
 def _parse_cursor(raw: str) -> tuple[str, int, int, str | None]:
@@ -74,14 +74,7 @@ def changes() -> ResponseReturnValue:
             while index < len(SNAPSHOT_ORDER) and len(out) < limit:
                 want = limit - len(out)
                 entity = SNAPSHOT_ORDER[index]
-                records = snapshot_records(
-                    db.session,
-                    kiosk.event_id,
-                    entity,
-                    last_key,
-                    want,
-                    with_email=kiosk.mode == "booth",
-                )
+                records = snapshot_records(db.session, kiosk.event_id, entity, last_key, want)
                 out += [
                     {"seq": seq, "entity": entity, "key": k, "op": "upsert", "data": r}
                     for k, r in records
@@ -115,7 +108,7 @@ def changes() -> ResponseReturnValue:
     ).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    out = [_change(kiosk, *row) for row in rows]
+    out = [_change(*row) for row in rows]
     cursor = str(rows[-1][0]) if rows else str(seq)
     return _page(kiosk, out, cursor, has_more=has_more, reset=False, snapshot=False)
 
@@ -143,6 +136,8 @@ def _page(
         "reset": reset,
         "snapshot": snapshot,
         "latest_seq": latest_seq_of_event(db.session, kiosk.event_id),
+        # the public keys badges are signed with: a kiosk checks badges with these
+        "badge_keys": signing.signer().key_records(),
     }
     # pages hold thousands of records: orjson encodes them several times faster
     return current_app.response_class(orjson.dumps(body), mimetype="application/json")
@@ -171,6 +166,7 @@ def upload_scans() -> ResponseReturnValue:
                     "reason": r.reason,
                     "server_status": r.server_status,
                     "server_reason": r.server_reason,
+                    **({"visitor": r.visitor} if r.visitor is not None else {}),
                 }
                 for r in results
             ],

@@ -55,10 +55,6 @@ class UserProfile(db.Model):
     def badge(self) -> Badge:
         return Badge(user_id=self.user_id, badge_id=self.badge_id)
 
-    @property
-    def qr_code_data(self) -> dict[str, object]:
-        return {"user_id": self.user_id, "badge_id": self.badge_id}
-
 
 class RevokedBadge(db.Model):
     """A badge id that was replaced (lost badge): scanning it is refused."""

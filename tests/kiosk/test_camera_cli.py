@@ -54,7 +54,9 @@ MAIN = [
     empty(),
     Shot([qr(world.STAFF), qr(world.ROOM_A_ONLY)], 15, "two"),  # 87-101: left, right
     empty(),
-    Shot([qr(world.PAID)], 15, "paid-again", rotation=-20, blur=1.2),  # 122-136
+    # a signed badge is a dense code (53 modules): held tilted and blurred, it is
+    # read from closer
+    Shot([qr(world.PAID)], 15, "paid-again", rotation=-20, blur=1.2, code_px=260),  # 122-136
     empty(),
     Shot([OLD_BADGE], 12, "reissued"),  # 157-168
     empty(),

@@ -23,7 +23,7 @@ DOOR_B_CASES = [
     (world.OUTSIDER, "A", "denied", "not_in_event"),
     (world.REISSUED, "B", "granted", "granted"),
     (world.REISSUED, "A", "denied", "revoked_badge"),
-    (world.PAID, "Z", "denied", "unknown_badge"),
+    (world.PAID, "Z", "granted", "granted"),  # signed, not revoked: issued after the sync
     (world.DISABLED, "A", "denied", "account_disabled"),
     (world.NO_PARTICIPANT, "A", "denied", "participant_not_found"),
     (999, "A", "denied", "not_in_event"),  # not a person of this event
@@ -45,6 +45,33 @@ def test_door_b_during_the_paid_atelier(
     assert scan.decided_offline is True
     assert scan.scanned_at == NOW
     assert verdict.user_id == user
+
+
+def test_a_badge_signed_by_another_key_is_refused(make_store: MakeStore) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    store = make_store(room=world.ROOM_B)
+    other = ed25519.Ed25519PrivateKey.generate()
+    verdict, _ = decide_scan(
+        store, world.signed(world.PAID, world.badge_id(world.PAID), other), NOW
+    )
+    assert (verdict.status, verdict.reason.value) == ("denied", "invalid_signature")
+    assert verdict.name is None
+
+
+def test_the_seeds_two_field_badge_needs_the_server(make_store: MakeStore) -> None:
+    store = make_store(room=world.ROOM_B)
+    verdict, _ = decide_scan(store, world.unsigned_qr(world.PAID), NOW)
+    assert (verdict.status, verdict.reason.value) == ("denied", "unsigned_badge")
+    # a replaced badge is refused as such, signed or not
+    verdict, _ = decide_scan(store, world.unsigned_qr(world.REISSUED), NOW)
+    assert verdict.reason.value == "revoked_badge"
+
+
+def test_a_kiosk_without_keys_trusts_no_signature(make_store: MakeStore) -> None:
+    store = make_store(room=world.ROOM_B)
+    store.set_meta(badge_keys="[]")
+    assert decide_scan(store, qr(world.PAID), NOW)[0].reason.value == "invalid_signature"
 
 
 def test_invalid_payload(make_store: MakeStore) -> None:
@@ -121,7 +148,7 @@ def test_revocation_and_removal_arrive_by_sync(make_store: MakeStore) -> None:
     store.apply_page(
         page(
             [
-                change(500, "member", str(world.PAID), member_data(world.PAID, suffix="C")),
+                change(500, "member", str(world.PAID), member_data(world.PAID)),
                 change(
                     501,
                     "revoked_badge",

@@ -59,7 +59,7 @@ def test_a_booth_scan_writes_its_visit_with_the_outbox_row(make_store: MakeStore
     lead = leads[0]
     assert lead["client_id"] == str(scan.client_id)
     assert (lead["name"], lead["organisation"], lead["email"]) == ("Person 2", "ACME", None)
-    assert (lead["user_id"], lead["badge_id"]) == (world.PAID, world.badge_id(world.PAID))
+    assert (lead["user_id"], lead["badge_id"]) == (world.PAID, f"USER-{world.PAID}")
     assert (lead["status"], lead["reason"], lead["notes"]) == ("granted", "granted", "wants a demo")
     assert lead["scanned_at"] == "2025-11-29T10:30:00Z"
     assert lead["event_id"] == world.EVENT and lead["sync"] == "pending"
@@ -107,7 +107,9 @@ def test_set_note_after_sync_queues_the_same_scan_again(make_store: MakeStore) -
     assert store.set_note(str(scan.client_id), "second") == "resent"
     (again,) = store.pending()
     assert again.client_id == scan.client_id and again.notes == "second"
-    assert (again.payload, again.scanned_at, again.kind) == (scan.payload, NOW, "booth_visit")
+    # the badge itself is not kept once sent: only the visitor's user id goes again
+    assert json.loads(again.payload) == {"user_id": world.PAID}
+    assert (again.scanned_at, again.kind) == (NOW, "booth_visit")
     assert (again.status, again.reason) == ("granted", "granted")
     assert store.leads()[0]["sync"] == "pending"
 
@@ -168,8 +170,8 @@ def test_the_kiosk_workbook(make_store: MakeStore, tmp_path: Path) -> None:
     ]
     assert sheets["Tech Summit"] == [
         VISIT_HEADERS,
-        (first, "Person 2", None, world.badge_id(world.PAID), "démo"),
-        (last, "Person 7", None, world.badge_id(world.EXPOSANT), None),
+        (first, "Person 2", None, f"USER-{world.PAID}", "démo"),
+        (last, "Person 7", None, f"USER-{world.EXPOSANT}", None),
     ]
     assert [s.title for s in kiosk_sheets(store)] == list(sheets)
 
@@ -312,7 +314,8 @@ def test_kiosk_and_server_export_the_same_workbook(
         scans: list[Scan] = []
         for i, v in enumerate(visitors[:3]):
             verdict, scan = record_scan(store, v.qr, notes="démo produit X" if i == 0 else None)
-            assert verdict.granted and verdict.email == v.email
+            assert verdict.granted and not verdict.email  # not before the visit syncs
+            assert store.leads()[-1]["email"] is None
             scans.append(scan)
         _v, refused = record_scan(store, stranger.qr)
         assert push(client, headers, store) == {
@@ -320,6 +323,12 @@ def test_kiosk_and_server_export_the_same_workbook(
             "duplicate": 0,
             "rejected": 0,
             "unknown": 0,
+        }
+        # the visits have synced: the booth now has its visitors' emails, and only theirs
+        emails = {v["client_id"]: v["email"] for v in store.leads(every_scan=True)}
+        assert emails == {
+            **{str(s.client_id): v.email for s, v in zip(scans, visitors, strict=False)},
+            str(refused.client_id): None,
         }
 
         # a note set after the sync: the same scan goes again, the server updates it
@@ -347,7 +356,8 @@ def test_kiosk_and_server_export_the_same_workbook(
         assert list(kiosk_sheets_) == [SUMMARY_SHEET, "Salon Tech 2025"]
         detail = kiosk_sheets_["Salon Tech 2025"]
         assert detail[0] == VISIT_HEADERS and len(detail) == 5
-        assert {row[3] for row in detail[1:]} == {v.badge_id for v in visitors}
+        # the badge without its secret part: an exposant cannot make the badge
+        assert {row[3] for row in detail[1:]} == {f"USER-{v.user_id}" for v in visitors}
         assert {row[2] for row in detail[1:]} == {v.email for v in visitors}
         assert kiosk_sheets_[SUMMARY_SHEET][1][:2] == ("Salon: Tech [2025]", 4)
         assert kiosk_sheets_[SUMMARY_SHEET][2][:2] == (TOTAL_LABEL, 4)

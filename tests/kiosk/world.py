@@ -10,6 +10,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from shared.badge import Badge
+from shared.signing import key_id, key_record, message
 from shared.timefmt import iso
 
 NOW = datetime(2025, 11, 29, 10, 30, tzinfo=UTC)
@@ -40,11 +45,36 @@ DISABLED = 8  # account disabled
 NO_PARTICIPANT = 9  # participant role without a participant record
 
 
+#: the test server's badge signing key (fixed: the same badges in every run)
+SIGNING_KEY = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+PUBLIC_KEY = SIGNING_KEY.public_key().public_bytes(
+    serialization.Encoding.Raw, serialization.PublicFormat.Raw
+)
+KID = key_id(PUBLIC_KEY)
+BADGE_KEYS = [key_record(PUBLIC_KEY)]
+
+
 def badge_id(user_id: int, suffix: str = "A") -> str:
     return f"USER-{user_id}-{suffix * 8}"  # suffix: one character
 
 
+def signed(user_id: int, badge: str, key: ed25519.Ed25519PrivateKey = SIGNING_KEY) -> str:
+    """The QR payload of a badge signed with ``key`` (the server's, unless given)."""
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    kid = key_id(public)
+    sig = key.sign(message(user_id, badge, kid))
+    return Badge(user_id, badge, key_id=kid, signature=sig).payload()
+
+
 def qr(user_id: int, suffix: str = "A") -> str:
+    """A badge as the server issues it: signed."""
+    return signed(user_id, badge_id(user_id, suffix))
+
+
+def unsigned_qr(user_id: int, suffix: str = "A") -> str:
+    """The seed's two-field form, which only the server can check."""
     return json.dumps({"user_id": user_id, "badge_id": badge_id(user_id, suffix)})
 
 
@@ -73,6 +103,7 @@ def page(
         "reset": reset,
         "snapshot": reset,
         "latest_seq": latest_seq if latest_seq is not None else len(changes),
+        "badge_keys": BADGE_KEYS,
     }
 
 
@@ -83,15 +114,13 @@ def member_data(
     participant: bool = True,
     allowed: list[str] | None = None,
     active: bool = True,
-    suffix: str = "A",
 ) -> dict[str, Any]:
+    """A member as kiosks receive it: no badge id, no email."""
     return {
         "user_id": user_id,
         "name": f"Person {user_id}",
-        "email": None,
         "organisation": "ACME",
         "is_active": active,
-        "badge_id": badge_id(user_id, suffix),
         "role": role,
         "participant_id": participant_id(user_id) if participant else None,
         "allowed_room_ids": allowed or [],
@@ -150,7 +179,7 @@ def world_records() -> list[tuple[str, str, dict[str, Any]]]:
         member_data(ROOM_A_ONLY, allowed=[ROOM_A]),
         member_data(UNPAID),
         member_data(OUTSIDER, role=None, participant=False),
-        member_data(REISSUED, suffix="B"),
+        member_data(REISSUED),  # badge B is current; badge A was replaced
         member_data(EXPOSANT, role="exposant"),
         member_data(DISABLED, active=False),
         member_data(NO_PARTICIPANT, participant=False),

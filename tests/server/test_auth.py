@@ -18,7 +18,7 @@ from server.auth import tokens
 from server.extensions import db
 from server.models import Event, User, UserEventAssignment
 from shared.timefmt import utcnow
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, signed_badge_fields
 
 ME = "/api/auth/me/"
 ROOMS = "/api/rooms/"
@@ -57,7 +57,7 @@ def qr_json(user_id: int, badge_id: str) -> dict[str, Any]:
 def assert_badge(badge: dict[str, Any], user_id: int, badge_id: str) -> None:
     assert badge["badge_id"] == badge_id
     assert isinstance(badge["qr_code_data"], str)
-    assert json.loads(badge["qr_code_data"]) == qr_json(user_id, badge_id)
+    assert signed_badge_fields(badge["qr_code_data"]) == qr_json(user_id, badge_id)
     assert badge["is_checked_in"] is False
 
 
@@ -301,7 +301,9 @@ def test_login_without_events(app, client, auth, make):
     assert body["requires_event_selection"] is False
     assert body["current_event"] is None
     assert body["user"]["id"] == user.id
-    assert json.loads(body["badge"]["qr_code_data"]) == qr_json(user.id, body["badge"]["badge_id"])
+    assert signed_badge_fields(body["badge"]["qr_code_data"]) == qr_json(
+        user.id, body["badge"]["badge_id"]
+    )
     access = claims_of(app, body["access"])
     assert access["event_id"] is None and access["role"] is None
     resp = client.get(ROOMS, headers=bearer(body["access"]))

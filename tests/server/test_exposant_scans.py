@@ -113,12 +113,12 @@ def test_an_exposant_records_a_visit(
     assert body["scanned_at"].endswith("Z")
     assert body["visitor"]["user_id"] == visitor.user_id
     assert body["visitor"]["email"] == visitor.email
-    assert body["visitor"]["badge_id"] == visitor.badge_id
+    assert body["visitor"]["badge_id"] == f"USER-{visitor.user_id}"  # not the secret part
     assert body["decided_offline"] is False and body["client_id"] is None
     # the same visitor, by participant id; the QR may also come as the decoded object
     r = post(client, auth, expo, scanned_participant=str(visitor.participant_id))
     assert r.status_code == 201, r.json
-    assert r.json["notes"] is None and r.json["visitor"]["badge_id"] == visitor.badge_id
+    assert r.json["notes"] is None and r.json["visitor"]["badge_id"] == f"USER-{visitor.user_id}"
     obj = {"user_id": visitor.user_id, "badge_id": visitor.badge_id}
     assert post(client, auth, expo, qr_data=obj).status_code == 201
     assert count_scans(app) == 3
@@ -391,10 +391,10 @@ def test_export_excel_has_a_summary_and_a_sheet_per_event(
             naive - timedelta(hours=3),
             names[v1.user_id],
             v1.email,
-            v1.badge_id,
+            f"USER-{v1.user_id}",
             "Intéressé par le produit X",
         ),
-        (naive - timedelta(hours=1), names[v2.user_id], v2.email, v2.badge_id, None),
+        (naive - timedelta(hours=1), names[v2.user_id], v2.email, f"USER-{v2.user_id}", None),
     ]
     oran = sheets["Salon Oran"]
     visitor_b = other.members[P]
@@ -404,7 +404,7 @@ def test_export_excel_has_a_summary_and_a_sheet_per_event(
             naive - timedelta(hours=2),
             names[visitor_b.user_id],
             visitor_b.email,
-            visitor_b.badge_id,
+            f"USER-{visitor_b.user_id}",
             "rappeler",
         ),
     ]

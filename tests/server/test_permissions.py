@@ -12,22 +12,24 @@ rows of the caller's event, and a refusal carries no id, email or badge of A.
 from __future__ import annotations
 
 import base64
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
+from kiosk.decoders import make_decoder
 from server.extensions import db
 from server.models import RoomAccess
 from shared.roles import Role
-from tests.conftest import AuthActions, Factory, Member, World
+from tests.conftest import AuthActions, Factory, Member, World, signed_badge_fields
 
 G = Role.GESTIONNAIRE.value
 C = Role.CONTROLLEUR.value
@@ -420,7 +422,7 @@ def test_generate_returns_the_badge(client: FlaskClient, auth: AuthActions, make
         assert body["user_id"] == target.user_id
         assert body["badge_id"] == target.badge_id
         assert body["reissued"] is False
-        assert json.loads(body["qr_code_data"]) == {
+        assert signed_badge_fields(body["qr_code_data"]) == {
             "user_id": target.user_id,
             "badge_id": target.badge_id,
         }
@@ -428,6 +430,10 @@ def test_generate_returns_the_badge(client: FlaskClient, auth: AuthActions, make
         assert body["qr_code_image"].startswith(prefix)
         png = base64.b64decode(body["qr_code_image"][len(prefix) :], validate=True)
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        # the image holds exactly the signed payload, as the kiosk's decoder reads it
+        image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+        decoded = make_decoder("zxing-cpp")[0].decode(image)
+        assert [d.data for d in decoded] == [body["qr_code_data"].encode()]
     again = client.post(
         "/api/qr/generate/", json={"user_id": w.members[P].user_id}, headers=headers
     )
@@ -463,7 +469,10 @@ def test_reissue_revokes_the_old_badge(
     new = r.get_json()
     assert new["reissued"] is True
     assert new["badge_id"] != p.badge_id and new["badge_id"].startswith(f"USER-{p.user_id}-")
-    assert json.loads(new["qr_code_data"]) == {"user_id": p.user_id, "badge_id": new["badge_id"]}
+    assert signed_badge_fields(new["qr_code_data"]) == {
+        "user_id": p.user_id,
+        "badge_id": new["badge_id"],
+    }
     assert new["qr_code_image"].startswith("data:image/png;base64,")
 
     old = client.post(door, json={"qr_data": p.qr}, headers=scanner)

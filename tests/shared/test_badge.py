@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import string
@@ -19,11 +20,13 @@ from shared.badge import (
     BadgeError,
     new_badge_id,
     parse_badge,
+    public_ref,
+    redacted_payload,
 )
 
 PAYLOAD = '{"user_id": 15, "badge_id": "USER-15-A1B2C3D4"}'
 BADGE = Badge(user_id=15, badge_id="USER-15-A1B2C3D4")
-BADGE_ID_FORMAT = re.compile(r"USER-(\d+)-([A-Z0-9]{8})")
+BADGE_ID_FORMAT = re.compile(r"USER-(\d+)-([A-Z0-9]{16}|[A-Z0-9]{8})")
 
 # problem texts, as parse_badge words them
 NOT_TEXT = "payload is not text"
@@ -32,10 +35,10 @@ EMPTY = "empty payload"
 TOO_LARGE = "payload too large"
 NOT_OURS = "payload is not a BadgeGate badge"
 BAD_JSON = "payload is not valid JSON"
-BAD_KEYS = "payload must have exactly user_id and badge_id"
+BAD_KEYS = "payload must have exactly user_id and badge_id (and sig)"
 BAD_USER_ID = "user_id must be a positive integer"
 BADGE_ID_NOT_STR = "badge_id must be a string"
-BAD_FORMAT = "badge_id is not of the form USER-<id>-<8 chars>"
+BAD_FORMAT = "badge_id is not of the form USER-<id>-<16 or 8 chars>"
 NOT_HIS = "badge_id does not belong to user_id"
 
 
@@ -103,7 +106,7 @@ def test_new_badge_id_format(user_id: int) -> None:
     match = BADGE_ID_FORMAT.fullmatch(badge_id)
     assert match is not None, badge_id
     assert int(match.group(1)) == user_id
-    assert len(match.group(2)) == BADGE_RANDOM_LEN == 8
+    assert len(match.group(2)) == BADGE_RANDOM_LEN == 16  # 36**16 > 2**82
     assert set(match.group(2)) <= set(string.ascii_uppercase + string.digits)
     assert parse_badge(Badge(user_id, badge_id).payload()) == Badge(user_id, badge_id)
 
@@ -432,3 +435,67 @@ def test_every_valid_badge_round_trips(badge: Badge, suffix: str) -> None:
 def test_new_badge_id_always_parses(user_id: int) -> None:
     badge = Badge(user_id, new_badge_id(user_id))
     assert parse_badge(badge.payload()) == badge
+
+
+# --------------------------------------------------------------------------- signed
+
+SIG = bytes(range(64))
+SIG_TEXT = "0a1b2c3d." + base64.urlsafe_b64encode(SIG).decode().rstrip("=")
+SIGNED = Badge(15, "USER-15-A1B2C3D4E5F6G7H8", key_id="0a1b2c3d", signature=SIG)
+
+
+def signed_payload(**changes: object) -> str:
+    data: dict[str, object] = {"user_id": 15, "badge_id": SIGNED.badge_id, "sig": SIG_TEXT}
+    data.update(changes)
+    return json.dumps(data)
+
+
+def test_signed_badge_round_trips() -> None:
+    assert parse_badge(signed_payload()) == SIGNED
+    assert parse_badge(SIGNED.payload()) == SIGNED
+    assert SIGNED.signed and not SIGNED.unsigned().signed
+    assert parse_badge(SIGNED.unsigned().payload()) == SIGNED.unsigned()
+
+
+def test_legacy_eight_char_ids_still_parse() -> None:
+    assert parse_badge(PAYLOAD) == BADGE
+    legacy_signed = Badge(15, "USER-15-A1B2C3D4", key_id="0a1b2c3d", signature=SIG)
+    assert parse_badge(legacy_signed.payload()) == legacy_signed
+
+
+@pytest.mark.parametrize(
+    "sig",
+    [
+        pytest.param(None, id="null"),
+        pytest.param(12, id="number"),
+        pytest.param("", id="empty"),
+        pytest.param(SIG_TEXT[:-1], id="short"),
+        pytest.param(SIG_TEXT + "A", id="long"),
+        pytest.param(SIG_TEXT.upper(), id="key-id-uppercase"),
+        pytest.param(SIG_TEXT.replace(".", ":"), id="separator"),
+        pytest.param(SIG_TEXT[:-1] + "B", id="non-canonical-base64"),
+        pytest.param(SIG_TEXT[:9] + "+" + SIG_TEXT[10:], id="not-base64url"),
+        pytest.param(SIG_TEXT + "\n", id="trailing-newline"),
+    ],
+)
+def test_malformed_signatures_are_invalid_badges(sig: object) -> None:
+    result = parse_badge(signed_payload(sig=sig))
+    assert isinstance(result, BadgeError)
+    assert result.problem == "sig is not of the form <key id>.<signature>"
+
+
+def test_unknown_fields_beside_sig_are_refused() -> None:
+    assert parse_badge(signed_payload(kid="0a1b2c3d")) == BadgeError(BAD_KEYS)
+
+
+def test_public_ref_hides_the_random_part() -> None:
+    assert public_ref("USER-15-A1B2C3D4E5F6G7H8") == "USER-15"
+    assert public_ref("USER-15-A1B2C3D4") == "USER-15"
+    assert public_ref(None) is None
+    assert public_ref("garbage") is None
+
+
+def test_redacted_payload_keeps_only_the_user_id() -> None:
+    assert json.loads(redacted_payload(SIGNED.payload())) == {"user_id": 15}
+    assert json.loads(redacted_payload(PAYLOAD)) == {"user_id": 15}
+    assert redacted_payload("not a badge") == "not a badge"

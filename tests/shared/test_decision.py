@@ -27,6 +27,7 @@ from shared.decision import (
     decide,
 )
 from shared.roles import ALL_ROLES, STAFF_ROLES, Role
+from shared.signing import SignatureCheck
 
 NOW = datetime(2025, 11, 29, 10, 30, tzinfo=UTC)
 NOW_ISO = "2025-11-29T10:30:00Z"
@@ -253,6 +254,8 @@ def test_every_reason_is_tested_above() -> None:
         Reason.PARTICIPANT_NOT_FOUND: test_participant_not_found,
         Reason.ROOM_NOT_ALLOWED: test_room_not_allowed,
         Reason.PAYMENT_REQUIRED: test_payment_required,
+        Reason.INVALID_SIGNATURE: test_invalid_signature,
+        Reason.UNSIGNED_BADGE: test_unsigned_badge_at_a_kiosk,
     }
     assert set(tested) == set(Reason)
 
@@ -271,6 +274,8 @@ EXPECTED_HTTP = {
     "session_not_found": 404,
     "invalid_badge": 400,
     "session_not_in_room": 400,
+    "invalid_signature": 403,
+    "unsigned_badge": 403,
 }
 
 
@@ -288,6 +293,54 @@ def test_messages_cover_every_reason() -> None:
     for reason, message in MESSAGES.items():
         assert isinstance(message, str) and message.strip(), reason
     assert len(set(MESSAGES.values())) == len(MESSAGES)
+
+
+SIGNED = Badge(15, BADGE.badge_id, key_id="0a1b2c3d", signature=b"s" * 64)
+SIGNED_OLD = Badge(15, OLD_BADGE.badge_id, key_id="0a1b2c3d", signature=b"s" * 64)
+#: what a kiosk knows of the person: no badge id
+KIOSK_PERSON = {"badge_id": None, "badge_id_known": False}
+
+
+def test_invalid_signature() -> None:
+    verdict = decide(SIGNED, door(), person(), NOW, SignatureCheck.INVALID)
+    assert_verdict(verdict, Reason.INVALID_SIGNATURE, 403)
+    assert verdict.name is None  # a forged badge names no one
+
+
+def test_a_signature_must_be_checked() -> None:
+    """A signed badge whose signature nobody checked (ABSENT) is not trusted either."""
+    verdict = decide(SIGNED, door(), person(), NOW)
+    assert verdict.reason is Reason.INVALID_SIGNATURE
+
+
+def test_signed_badge_passes_without_knowing_the_badge_id() -> None:
+    verdict = decide(SIGNED, door(), person(**KIOSK_PERSON), NOW, SignatureCheck.VALID)
+    assert_verdict(verdict, Reason.GRANTED, 200)
+
+
+def test_signed_badge_issued_after_the_last_sync_passes() -> None:
+    """A badge reissued since the kiosk's data: signed, not revoked: it is theirs."""
+    newer = Badge(15, "USER-15-NEWNEWNEWNEWNEW0", key_id="0a1b2c3d", signature=b"s" * 64)
+    verdict = decide(newer, door(), person(**KIOSK_PERSON), NOW, SignatureCheck.VALID)
+    assert verdict.reason is Reason.GRANTED
+
+
+def test_signed_revoked_badge_is_revoked() -> None:
+    for facts in (person(), person(**KIOSK_PERSON)):
+        verdict = decide(SIGNED_OLD, door(), facts, NOW, SignatureCheck.VALID)
+        assert_verdict(verdict, Reason.REVOKED_BADGE, 403)
+
+
+def test_unsigned_badge_at_a_kiosk() -> None:
+    """The seed's two-field form: only the holder of the badge ids (the server) can tell."""
+    verdict = decide(BADGE, door(), person(**KIOSK_PERSON), NOW)
+    assert_verdict(verdict, Reason.UNSIGNED_BADGE, 403)
+    assert decide(BADGE, door(), person(), NOW).reason is Reason.GRANTED
+
+
+def test_unsigned_revoked_badge_at_a_kiosk_is_revoked() -> None:
+    verdict = decide(OLD_BADGE, door(), person(**KIOSK_PERSON), NOW)
+    assert verdict.reason is Reason.REVOKED_BADGE
 
 
 # --------------------------------------------------------------- order of checks
@@ -316,6 +369,13 @@ def test_messages_cover_every_reason() -> None:
             None,
             Reason.SESSION_NOT_FOUND,
             id="session-not-found-before-unknown-user",
+        ),
+        pytest.param(
+            SIGNED,
+            door(session_id="s-unknown"),
+            None,
+            Reason.INVALID_SIGNATURE,
+            id="invalid-signature-before-session-not-found",
         ),
         pytest.param(
             BADGE,

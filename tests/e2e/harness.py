@@ -82,7 +82,7 @@ def http() -> requests.Session:
 
 
 def qr(user_id: int, badge_id: str) -> str:
-    """A badge payload exactly as the seed prints it on the QR code."""
+    """A badge payload in the seed's two-field form (no signature)."""
     return json.dumps({"user_id": user_id, "badge_id": badge_id})
 
 
@@ -286,7 +286,26 @@ class Server:
         return int(row[0][0]), str(row[0][1])
 
     def qr(self, email: str) -> str:
-        return qr(*self.badge(email))
+        """The user's badge as they get it: signed, from their login's answer."""
+        with http() as session:
+            r = session.post(
+                self.url + "/api/auth/login/",
+                json={"email": email, "password": DEMO_PASSWORD},
+                timeout=10,
+            )
+            assert r.status_code == 200, r.text
+            body = r.json()
+            if "access" in body:  # the profile has the badge of every role, staff too
+                r = session.get(
+                    self.url + "/api/auth/profile/",
+                    headers={"Authorization": f"Bearer {body['access']}"},
+                    timeout=10,
+                )
+                assert r.status_code == 200, r.text
+                return str(r.json()["badge"]["qr_code_data"])
+        badges = [e["badge"] for e in body["available_events"] if e.get("badge")]
+        assert badges, body
+        return str(badges[0]["qr_code_data"])
 
     def scans_of(self, kiosk_id: str) -> list[dict[str, Any]]:
         """The RoomAccess rows a kiosk uploaded (client ids in canonical form)."""

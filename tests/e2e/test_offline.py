@@ -27,8 +27,7 @@ def test_offline_scans_are_decided_locally_and_uploaded_exactly_once(
 ) -> None:
     kiosk = door_kiosk(ROOM_A)
     assert kiosk.status()["counts"]["member"] == 6  # the demo event's members
-    server.stop()
-
+    # the badges people hold (their app got them from the server earlier)
     payloads = {
         "participant1": server.qr(PARTICIPANT1),
         "participant2": server.qr(PARTICIPANT2),
@@ -38,6 +37,8 @@ def test_offline_scans_are_decided_locally_and_uploaded_exactly_once(
         "unknown user": qr(987654, "USER-987654-ABCDEFGH"),
         "participant1 again": server.qr(PARTICIPANT1),
     }
+    server.stop()
+
     verdicts = {who: kiosk.verify(payload) for who, payload in payloads.items()}
 
     assert verdicts["participant1"]["status"] == "granted"

@@ -1,16 +1,27 @@
 """Storing a kiosk's uploaded scans: once each, with both verdicts.
 
-A batch is evaluated with a fixed number of queries whatever its size: the
-facts of every badge in it are loaded at once, as the kiosk's own records
-(``member``, ``revoked_badge``, ``session_access``), and turned into the
-decision core's facts by the same code the kiosk uses (``shared.sync``).
+The server judges each scan as the kiosk should have, with the server's data
+*as it was when the scan was made* (``server.history``): the session held in the
+kiosk's room then (picked from the schedule as the kiosk picks it, or the
+kiosk's pinned session), the person's records then. That verdict is stored
+beside the kiosk's; the two differ only when the kiosk decided on stale data
+(a change it had not synced yet), which is what discrepancies list.
+
+A batch is judged with a fixed number of queries whatever its size: the
+history of every badge in it is loaded at once, as the kiosk's own records
+(``member``, ``revoked_badge``, ``session``, ``session_access``), and turned into
+the decision core's facts by the same code the kiosk uses (``shared.sync``).
+
+A scan is refused (``rejected``, kept on the kiosk) when it claims a time far
+from the server's: its verdict could not be judged, nor counted on its day.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -18,35 +29,106 @@ from sqlalchemy.exc import IntegrityError
 
 from server.changefeed import member_records
 from server.extensions import db
-from server.facts import Facts, load_facts
+from server.history import add_accesses, load_history
 from server.models import ExposantScan, Kiosk, RoomAccess
 from server.verification import check_signature
 from shared.badge import Badge, BadgeError, parse_badge
 from shared.decision import Place, Verdict, decide
-from shared.sync import Scan, ScanBatch, ScanResult
+from shared.sync import (
+    Scan,
+    ScanBatch,
+    ScanResult,
+    person_facts_from_member,
+    pick_session,
+    session_facts_from_record,
+)
 
 
-def server_verdict(kiosk: Kiosk, scan: Scan, facts: Facts, badge: Badge | BadgeError) -> Verdict:
-    """What the server's data says of this scan (its payload parsed: ``badge``),
-    at this kiosk's place."""
-    session = facts.sessions.get(scan.session_id) if scan.session_id else None
-    place = Place(
-        event_id=str(kiosk.event_id),
-        room_id=str(kiosk.room_id) if kiosk.mode == "door" else None,
-        mode="door" if kiosk.mode == "door" else "booth",
-        session_id=str(scan.session_id) if scan.session_id else None,
-        session=session,
+@dataclass(frozen=True, slots=True)
+class Judged:
+    verdict: Verdict
+    session_id: uuid.UUID | None
+    participant_id: uuid.UUID | None
+
+
+def judge(
+    kiosk: Kiosk, scans: Sequence[Scan], badges: Sequence[Badge | BadgeError]
+) -> list[Judged]:
+    """The server's verdict for each scan, on its data at the scan's time."""
+    valid = [b for b in badges if isinstance(b, Badge)]
+    history = load_history(kiosk.event_id, {b.user_id for b in valid}, {b.badge_id for b in valid})
+    door = kiosk.mode == "door"
+    room = str(kiosk.room_id) if door and kiosk.room_id else None
+    pin = str(kiosk.pinned_session_id) if door and kiosk.pinned_session_id else None
+    # (member, session record) of each scan at its time; then the accesses they need
+    picked: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = []
+    for scan, badge in zip(scans, badges, strict=True):
+        at = scan.scanned_at
+        member = history.at("member", str(badge.user_id), at) if isinstance(badge, Badge) else None
+        session = None
+        if room is not None:
+            if pin is not None:
+                session = history.at("session", pin, at)
+            else:
+                session = pick_session(history.sessions_at(at), room, at)
+        picked.append((member, session))
+    add_accesses(
+        history,
+        kiosk.event_id,
+        {
+            (str(m["participant_id"]), str(s["id"]))
+            for m, s in picked
+            if m and s and m.get("participant_id") and s.get("is_paid")
+        },
     )
-    person = facts.person(badge, session) if isinstance(badge, Badge) else None
-    return decide(badge, place, person, scan.scanned_at, check_signature(badge))
+    out = []
+    for scan, badge, (member, session) in zip(scans, badges, picked, strict=True):
+        at = scan.scanned_at
+        facts = session_facts_from_record(session) if session is not None else None
+        place = Place(
+            event_id=str(kiosk.event_id),
+            room_id=room,
+            mode="door" if door else "booth",
+            session_id=pin or (facts.id if facts else None),
+            session=facts,
+        )
+        person = None
+        pid = member.get("participant_id") if member else None
+        if isinstance(badge, Badge) and member is not None:
+            revoked = history.at("revoked_badge", badge.badge_id, at)
+            access = (
+                history.at("session_access", f"{pid}:{facts.id}", at) if pid and facts else None
+            )
+            person = person_facts_from_member(
+                member, frozenset({badge.badge_id}) if revoked else frozenset(), access
+            )
+        verdict = decide(badge, place, person, at, check_signature(badge))
+        out.append(
+            Judged(
+                verdict,
+                uuid.UUID(facts.id) if facts else None,
+                uuid.UUID(pid) if pid else None,
+            )
+        )
+    return out
 
 
-def _refusal(kiosk: Kiosk, scan: Scan) -> str | None:
+#: how far from the server's clock a scan's time may be (kiosks correct their clock
+#: by the offset they measure; an offline kiosk may upload days later)
+MAX_AHEAD = timedelta(minutes=10)
+MAX_AGE = timedelta(days=60)
+
+
+def _refusal(kiosk: Kiosk, scan: Scan, now: datetime) -> str | None:
     expected = "room_access" if kiosk.mode == "door" else "booth_visit"
     if scan.kind != expected:
         return f"a {kiosk.mode} kiosk uploads {expected} scans"
     if kiosk.mode == "door" and scan.room_id is not None and scan.room_id != kiosk.room_id:
         return "scan made at another room than this kiosk's"
+    if scan.scanned_at > now + MAX_AHEAD:
+        return "scanned_at is ahead of the server's clock"
+    if scan.scanned_at < now - MAX_AGE:
+        return "scanned_at is too old"
     return None
 
 
@@ -71,7 +153,7 @@ def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResul
     #: booth visits stored before, let in: their visitor's contact goes back again
     again: list[tuple[uuid.UUID, int]] = []
     for scan in batch.scans:
-        refusal = _refusal(kiosk, scan)
+        refusal = _refusal(kiosk, scan, now)
         if refusal is not None:
             results[scan.client_id] = ScanResult(str(scan.client_id), "rejected", refusal)
         elif scan.client_id in existing and existing[scan.client_id].kiosk_id != kiosk.id:
@@ -91,39 +173,30 @@ def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResul
             fresh.append(scan)
 
     badges = [parse_badge(s.payload) for s in fresh]  # once per scan
-    facts = (
-        load_facts(
-            kiosk.event_id,
-            [b for b in badges if isinstance(b, Badge)],
-            {s.session_id for s in fresh if s.session_id is not None},
-        )
-        if fresh
-        else None
-    )
+    judged = judge(kiosk, fresh, badges) if fresh else []
     booth = kiosk.mode == "booth"
+    # a booth gets the contact of the visitors the server let in, as they are now
+    contacts = {
+        m["user_id"]: m
+        for m in member_records(
+            db.session,
+            kiosk.event_id,
+            {j.verdict.user_id for j in judged if j.verdict.granted and j.verdict.user_id}
+            | {uid for _c, uid in again},
+        )
+    } if booth else {}  # fmt: skip
     rows: list[dict[str, Any]] = []
-    for scan, badge in zip(fresh, badges, strict=True):
-        assert facts is not None
-        verdict = server_verdict(kiosk, scan, facts, badge)
-        rows.append(_row(kiosk, scan, badge, verdict, facts, now))
-        visitor = _visitor(facts.members.get(verdict.user_id or 0)) if booth else None
+    for scan, badge, j in zip(fresh, badges, judged, strict=True):
+        verdict = j.verdict
+        rows.append(_row(kiosk, scan, badge, j, now))
+        visitor = _visitor(contacts.get(verdict.user_id or 0)) if verdict.granted else None
         results[scan.client_id] = ScanResult(
-            str(scan.client_id),
-            "accepted",
-            None,
-            verdict.status,
-            verdict.reason.value,
-            visitor if verdict.granted else None,
+            str(scan.client_id), "accepted", None, verdict.status, verdict.reason.value, visitor
         )
     if rows:
         _insert(model, rows, results)
-    if again:
-        members = {
-            m["user_id"]: m
-            for m in member_records(db.session, kiosk.event_id, {uid for _c, uid in again})
-        }
-        for client_id, uid in again:
-            results[client_id] = replace(results[client_id], visitor=_visitor(members.get(uid)))
+    for client_id, uid in again:
+        results[client_id] = replace(results[client_id], visitor=_visitor(contacts.get(uid)))
     _heartbeat(kiosk, batch, now)
     return [results[s.client_id] for s in batch.scans]
 
@@ -141,17 +214,11 @@ def _visitor(member: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _row(
-    kiosk: Kiosk,
-    scan: Scan,
-    badge: Badge | BadgeError,
-    verdict: Verdict,
-    facts: Facts,
-    now: datetime,
+    kiosk: Kiosk, scan: Scan, badge: Badge | BadgeError, judged: Judged, now: datetime
 ) -> dict[str, Any]:
     user_id = badge.user_id if isinstance(badge, Badge) else None
     badge_id = badge.badge_id if isinstance(badge, Badge) else None
-    member = facts.members.get(user_id) if user_id is not None else None
-    pid = member.get("participant_id") if member else None
+    verdict, pid = judged.verdict, judged.participant_id
     common = {
         "id": uuid.uuid4(),
         "event_id": kiosk.event_id,
@@ -167,19 +234,18 @@ def _row(
         "decided_offline": scan.decided_offline,
     }
     if kiosk.mode == "door":
-        session_known = scan.session_id is not None and scan.session_id in facts.sessions
         return {
             **common,
             "room_id": kiosk.room_id,
-            "session_id": scan.session_id if session_known else None,
-            "participant_id": uuid.UUID(pid) if pid else None,
+            "session_id": judged.session_id,  # the session held then, as the server knows it
+            "participant_id": pid,
             "access_time": scan.scanned_at,
             "verified_by_id": kiosk.created_by_id,
         }
     return {
         **common,
         "exposant_id": kiosk.exposant_id,
-        "scanned_participant_id": uuid.UUID(pid) if pid else None,
+        "scanned_participant_id": pid,
         "scanned_at": scan.scanned_at,
         "notes": scan.notes,
     }

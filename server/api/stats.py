@@ -43,7 +43,8 @@ def room_statistics(room: Room) -> dict[str, Any]:
     now = utcnow()
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     in_today = RoomAccess.access_time >= today
-    granted = RoomAccess.status == "granted"
+    # the server's verdict (for a kiosk's scan: what its data said then), not the claim
+    granted = func.coalesce(RoomAccess.server_status, RoomAccess.status) == "granted"
     totals = db.session.execute(
         select(
             func.count(),
@@ -92,8 +93,11 @@ def room_statistics(room: Room) -> dict[str, Any]:
                 if participant and user
                 else None,
                 "session": title,
-                "status": access.status,
-                "reason": access.reason,
+                "status": access.server_status or access.status,
+                "reason": access.server_reason or access.reason,
+                "kiosk": {"status": access.status, "reason": access.reason}
+                if access.kiosk_id
+                else None,
                 "accessed_at": iso(access.access_time),
                 "verified_by": verifiers.get(access.verified_by_id),
                 "offline": access.decided_offline,

@@ -53,7 +53,11 @@ class ChangeLogEntry(db.Model):
     """One change to data a kiosk holds, written in the same transaction as it."""
 
     __tablename__ = "change_log"
-    __table_args__ = (Index("ix_change_log_event_seq", "event_id", "seq"),)
+    __table_args__ = (
+        Index("ix_change_log_event_seq", "event_id", "seq"),
+        # a record's versions, oldest first: uploaded scans are judged as of their time
+        Index("ix_change_log_record", "event_id", "entity", "key", "seq"),
+    )
 
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True

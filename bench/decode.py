@@ -56,14 +56,17 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from bench.common import load_average, mark, percentile, print_table
 from kiosk import decoders
 from kiosk.decoders import Decoder, DecoderUnavailable
 from shared.badge import Badge, parse_badge
 from shared.decision import PersonFacts, Place, Verdict, decide
+from shared.signing import Keyring
 from tests.kiosk import frames
 from tests.kiosk.frames import RES_720P, RES_1080P, Frame
+from tests.kiosk.world import PUBLIC_KEY
 
 GOAL_MS = 10.0
 GOAL_SPEEDUP = 4.0
@@ -245,7 +248,8 @@ def pct(value: float) -> str:
 
 
 def decision_facts(samples: list[Sample]) -> tuple[Place, dict[int, PersonFacts]]:
-    """A door and, for every badge in the frames, an active participant."""
+    """A door and, for every badge in the frames, an active participant, as a
+    kiosk knows them (no badge id: the badge's signature is checked)."""
     place = Place(event_id="event-1", room_id="room-b", mode="door")
     people: dict[int, PersonFacts] = {}
     for sample in samples:
@@ -255,25 +259,33 @@ def decision_facts(samples: list[Sample]) -> tuple[Place, dict[int, PersonFacts]
                 people[badge.user_id] = PersonFacts(
                     user_id=badge.user_id,
                     name=f"Person {badge.user_id}",
-                    email=f"p{badge.user_id}@example.com",
+                    email="",
                     is_active=True,
-                    badge_id=badge.badge_id,
+                    badge_id=None,
+                    badge_id_known=False,
                     role="participant",
                     participant_id=f"participant-{badge.user_id}",
                 )
     return place, people
 
 
+KEYRING = Keyring.of([PUBLIC_KEY], ed25519)
+
+
 def decode_and_decide(
     decoder: Decoder, image: np.ndarray, place: Place, people: dict[int, PersonFacts]
 ) -> list[Verdict]:
-    """What the kiosk does with a frame: read the codes, decide each one."""
+    """What the kiosk does with a frame: read the codes, check each badge's
+    signature, decide it."""
     verdicts = []
     now = datetime.now(UTC)
     for detection in decoder.decode(image):
         badge = parse_badge(detection.data)
-        person = people.get(badge.user_id) if isinstance(badge, Badge) else None
-        verdicts.append(decide(badge, place, person, now))
+        if isinstance(badge, Badge):
+            person = people.get(badge.user_id)
+            verdicts.append(decide(badge, place, person, now, KEYRING.check(badge)))
+        else:
+            verdicts.append(decide(badge, place, None, now))
     return verdicts
 
 

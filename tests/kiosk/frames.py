@@ -18,7 +18,6 @@ so tests can check the polygons a decoder reports.
 from __future__ import annotations
 
 import functools
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,9 +65,12 @@ class Frame:
         return [c.payload for c in self.codes]
 
 
-def badge_payload(user_id: int = 15, suffix: str = "A1B2C3D4") -> bytes:
-    """A payload in the seed's format, as UTF-8 bytes (what a printed badge holds)."""
-    return json.dumps({"user_id": user_id, "badge_id": f"USER-{user_id}-{suffix}"}).encode()
+def badge_payload(user_id: int = 15, suffix: str = "A1B2C3D4E5F6G7H8") -> bytes:
+    """A badge as the server issues it (signed, with the test key of
+    ``tests.kiosk.world``), as UTF-8 bytes: what a phone or a printed badge shows."""
+    from tests.kiosk.world import signed
+
+    return signed(user_id, f"USER-{user_id}-{suffix}").encode()
 
 
 @functools.lru_cache(maxsize=64)

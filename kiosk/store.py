@@ -35,6 +35,7 @@ import orjson
 
 from shared.gcpause import gc_paused
 from shared.sync import ENTITIES, MAX_NOTES, ChangePage, Scan
+from shared.text import text_problem
 from shared.timefmt import as_utc, iso, parse_iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -842,6 +843,9 @@ class KioskStore:
             raise StoreError(f"a note is text of at most {MAX_NOTES} characters")
         if "\x00" in text:
             raise StoreError("a note cannot contain NUL characters")
+        problem = text_problem(text, controls="text")  # what the server refuses
+        if problem is not None:
+            raise StoreError(f"a note {problem}")
         with self.transaction() as conn:
             row = conn.execute(
                 "SELECT status, reason, payload, scanned_at, decided_offline FROM visits"

@@ -119,8 +119,6 @@ def query_choice(name: str, choices: Collection[str]) -> str | None:
     return raw
 
 
-#: the largest value of a 64-bit signed column (SQLite's INTEGER, PostgreSQL's BIGINT)
-MAX_BIGINT = 2**63 - 1
 #: the largest value of a 32-bit signed column (PostgreSQL's INTEGER)
 MAX_INT = 2**31 - 1
 

@@ -8,6 +8,7 @@ Both sides refuse them at input with these checks.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 SURROGATES = "must not contain unpaired surrogates"
 CONTROLS = "must not contain control characters"
@@ -27,7 +28,7 @@ def has_lone_surrogate(value: str) -> bool:
     return False
 
 
-def text_problem(value: str, *, controls: str = "allow") -> str | None:
+def text_problem(value: str, *, controls: Literal["allow", "line", "text"] = "allow") -> str | None:
     """What is wrong with ``value``, or None.
 
     ``controls``: ``"allow"`` any control character (surrogates are still refused),

@@ -129,7 +129,8 @@ def _flush_unique(username: str | None, email: str | None, exclude_id: int | Non
     except IntegrityError as exc:
         db.session.rollback()
         _check_unique(username, email, exclude_id)  # the other request's row is committed now
-        field = "email" if "email" in str(exc.orig) else "username"  # it was rolled back since
+        # not found: the other request rolled back since; name the constraint that failed
+        field = "email" if "email" in str(exc.orig) else "username"
         raise APIError(
             409,
             f"{field}: A user with that {field} already exists.",

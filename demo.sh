@@ -27,8 +27,8 @@ echo "== loading demo data"
 .venv/bin/badgegate-server seed-demo
 
 echo "== starting the server on ${API}/api/"
-.venv/bin/gunicorn --workers 2 --bind "127.0.0.1:${PORT}" --access-logfile instance/access.log \
-    --error-logfile instance/server.log 'server:create_app()' &
+.venv/bin/gunicorn -c python:server.gunicorn_conf --bind "127.0.0.1:${PORT}" \
+    --access-logfile instance/access.log --error-logfile instance/server.log 'server:create_app()' &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 100); do

@@ -30,6 +30,8 @@ import requests
 HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_APP = "server:create_app()"
+#: the server's own gunicorn settings (README: "In production")
+GUNICORN_CONFIG = "python:server.gunicorn_conf"
 
 
 class BenchError(RuntimeError):
@@ -87,7 +89,8 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 class ServerProcess:
-    """``gunicorn`` serving ``app`` on 127.0.0.1 with ``workers`` sync workers.
+    """``gunicorn`` serving ``app`` on 127.0.0.1 with ``workers`` workers, as served:
+    the checked-in settings (``server/gunicorn_conf.py``: threaded workers).
 
     The process runs in its own session (so a Ctrl-C in the terminal reaches
     only the benchmark, which then stops it) with ``env`` as its whole
@@ -131,10 +134,10 @@ class ServerProcess:
             sys.executable,
             "-m",
             "gunicorn",
+            "-c",
+            GUNICORN_CONFIG,
             "--workers",
             str(self.workers),
-            "--worker-class",
-            "sync",
             "--bind",
             f"{HOST}:{port}",
             "--log-level",

@@ -1,6 +1,6 @@
 """End-to-end benchmark of kiosk sync: the real server under gunicorn, the real kiosk.
 
-The server is ``server:create_app()`` under gunicorn (2 sync workers) on
+The server is ``server:create_app()`` under gunicorn (2 threaded workers, as served) on
 127.0.0.1, on an SQLite file or a throwaway PostgreSQL cluster
 (``tests/pgcluster.py``). The kiosk is the real kiosk code running in this
 process: a :class:`KioskStore` in a temporary directory, a :class:`SyncClient`
@@ -152,7 +152,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--scans", type=int, default=10_000, help="queued scans to push (10000)")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     parser.add_argument(
         "--delta-rounds", type=int, default=5, help=f"rounds of {DELTA_CHANGES} changes (5)"
     )
@@ -1365,7 +1365,7 @@ def run_bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
     if db_cpu is not None:
         probes["db"] = db_cpu
     cpu = CpuMeter(probes)
-    print(f"gunicorn with {args.workers} sync workers on {server.base_url}", flush=True)
+    print(f"gunicorn with {args.workers} threaded workers on {server.base_url}", flush=True)
     gestionnaire = access_token(app, world, world.gestionnaire_id, Role.GESTIONNAIRE)
     controller = access_token(app, world, world.controller_id, Role.CONTROLLEUR)
     store = provision_kiosk(server.base_url, gestionnaire, world, workdir / "kiosk")

@@ -4,7 +4,7 @@ What is measured: the throughput (requests/s) and the p50/p99 latency of a
 door verification (a controller's token, a random participant's badge, a
 random room of 3; every answer must be 200 "granted", each one writes a
 RoomAccess row), next to the trivial ``GET /api/`` (no database) served by the
-same gunicorn server (W sync workers on 127.0.0.1), with K closed-loop client
+same gunicorn server (W threaded workers on 127.0.0.1, as served), with K closed-loop client
 threads on the same machine. The two endpoints are measured in 3 interleaved
 rounds (A B A B A B) so that machine drift hits both. This is done twice: on a
 fresh access log, then after R more RoomAccess rows were bulk-inserted.
@@ -119,7 +119,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--requests", type=int, default=3000, help="requests per endpoint and phase (3000)"
     )
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (8)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     parser.add_argument("--participants", type=int, default=2000, help="participants (2000)")
     parser.add_argument(
         "--log-rows", type=int, default=100_000, help="RoomAccess rows added for phase 2 (100000)"
@@ -510,7 +510,7 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
     server = ServerProcess(env, workdir / "gunicorn.log", workers=args.workers)
     stack.callback(server.stop)
     server.start()
-    print(f"gunicorn with {args.workers} sync workers on {server.base_url}", flush=True)
+    print(f"gunicorn with {args.workers} threaded workers on {server.base_url}", flush=True)
     cpu_probes = {"server": server.cpu_seconds, **cpu_probes}
     cpu_labels = ["client", *cpu_probes]
 

@@ -38,6 +38,7 @@ from shared.badge import public_ref, redacted_payload
 from shared.gcpause import gc_paused
 from shared.signing import NO_KEYS, Keyring, key_record, public_keys_from_records
 from shared.sync import ENTITIES, MAX_NOTES, ChangePage, Scan
+from shared.text import text_problem
 from shared.timefmt import as_utc, iso, parse_iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -927,6 +928,9 @@ class KioskStore:
             raise StoreError(f"a note is text of at most {MAX_NOTES} characters")
         if "\x00" in text:
             raise StoreError("a note cannot contain NUL characters")
+        problem = text_problem(text, controls="text")  # what the server refuses
+        if problem is not None:
+            raise StoreError(f"a note {problem}")
         with self.transaction() as conn:
             row = conn.execute(
                 "SELECT status, reason, payload, scanned_at, decided_offline FROM visits"

@@ -10,15 +10,21 @@ from typing import Any
 from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from server.config import from_environment, instance_secret
 from server.extensions import db, migrate
+from server.jsonio import APIRequest, CheckedJSONProvider
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # SQLAlchemy's recipe for pysqlite: its own transaction handling (a BEGIN
+    # only before INSERT/UPDATE/DELETE) is off, and ``_sqlite_begin`` emits the
+    # BEGIN. Otherwise a SAVEPOINT opened first is a transaction of its own,
+    # which its RELEASE commits, and a request failing later keeps those rows.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -30,12 +36,28 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    # IMMEDIATE: the write lock is taken up front, waiting busy_timeout for it.
+    # A deferred BEGIN reads first and upgrades at its first write, and in WAL
+    # mode that upgrade fails at once ("database is locked", no wait) when
+    # another connection wrote since: concurrent writers would get 500s.
+    # On the driver's connection, as psycopg sends its BEGIN: not a statement
+    # of the request (statement counts are the same on both databases).
+    conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides what the environment says."""
     # find_dotenv() alone searches from this file's folder; the .env is the user's, in the cwd
     load_dotenv(find_dotenv(usecwd=True), override=False)
     instance_path = os.environ.get("BADGEGATE_INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.request_class = APIRequest
+    app.json = CheckedJSONProvider(app)
+    # "/api/auth/login" is "/api/auth/login/": no redirect (an HTML 308 a client
+    # would follow without its body); "/api//x" is not rewritten either (a 404)
+    app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(from_environment(app.instance_path))
     if config:
@@ -58,6 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
 
     from server import (
         changefeed,  # noqa: F401  (records changes for the kiosks)

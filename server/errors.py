@@ -64,11 +64,17 @@ def register_error_handlers(app: Flask) -> None:
         return jsonify(exc.body()), exc.status
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    def _http_error(exc: HTTPException) -> Response:
         db.session.rollback()
         status = exc.code or 500
         body = {"error": exc.description or exc.name, "code": _DEFAULT_CODES.get(status, "error")}
-        return jsonify(body), status
+        response = jsonify(body)
+        response.status_code = status
+        # werkzeug's own headers (a 405's Allow, a 401's WWW-Authenticate), not its body's type
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:

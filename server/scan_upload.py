@@ -38,6 +38,7 @@ from shared.sync import (
     Scan,
     ScanBatch,
     ScanResult,
+    cursor_seq,
     person_facts_from_member,
     pick_session,
     session_facts_from_record,
@@ -279,6 +280,7 @@ def _heartbeat(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> None:
     values: dict[str, Any] = {"last_seen_at": now, "queue_length": batch.queue_length}
     if batch.clock_offset_ms is not None:
         values["clock_offset_ms"] = batch.clock_offset_ms
-    if batch.cursor is not None and batch.cursor.isdigit():
-        values["last_cursor_seq"] = int(batch.cursor)
+    seq = cursor_seq(batch.cursor) if batch.cursor is not None else None
+    if seq is not None:
+        values["last_cursor_seq"] = seq
     db.session.execute(update(Kiosk).where(Kiosk.id == kiosk.id).values(**values))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from flask import request
 
 from server.errors import APIError, validation_error
+from shared.text import is_ascii_digits, text_problem
 
 REQUIRED = "This field is required."
 
@@ -24,7 +25,8 @@ def json_body() -> dict[str, Any]:
             "Send a JSON object with Content-Type: application/json",
             fields={"body": "expected a JSON object"},
         )
-    data = request.get_json(silent=True)
+    # invalid JSON, nesting too deep, a lone surrogate: a 400 from the app's request class
+    data = request.get_json()
     if not isinstance(data, dict):
         raise APIError(400, "The body must be a JSON object", fields={"body": "not a JSON object"})
     return data
@@ -38,7 +40,10 @@ def get_str(
     max_len: int = 255,
     allow_blank: bool = False,
     default: str | None = None,
+    controls: Literal["allow", "line", "text"] = "allow",
 ) -> str | None:
+    """A string field. ``controls``: ``"line"`` refuses control characters (names),
+    ``"text"`` allows only tab and line breaks (notes); lone surrogates never pass."""
     if name not in data or data[name] is None:
         if required:
             raise validation_error(name, REQUIRED)
@@ -48,6 +53,9 @@ def get_str(
         raise validation_error(name, "must be a string")
     if "\x00" in value:
         raise validation_error(name, "must not contain NUL characters")
+    problem = text_problem(value, controls=controls)
+    if problem is not None:
+        raise validation_error(name, problem)
     if not allow_blank and not value.strip():
         raise validation_error(name, "must not be blank")
     if len(value) > max_len:
@@ -56,7 +64,7 @@ def get_str(
 
 
 def get_email(data: Mapping[str, Any], name: str = "email", *, required: bool = True) -> str | None:
-    value = get_str(data, name, required=required, max_len=254)
+    value = get_str(data, name, required=required, max_len=254, controls="line")
     if value is None:
         return None
     value = value.strip().lower()
@@ -111,15 +119,42 @@ def query_choice(name: str, choices: Collection[str]) -> str | None:
     return raw
 
 
-def query_int(name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
+#: the largest value of a 32-bit signed column (PostgreSQL's INTEGER)
+MAX_INT = 2**31 - 1
+
+
+def query_int(name: str, default: int, *, minimum: int = 1, maximum: int = MAX_INT) -> int:
+    """A query parameter of ASCII digits, within ``minimum`` and ``maximum``."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise validation_error(name, "must be an integer") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f" and at most {maximum}" if maximum is not None else ""
-        raise validation_error(name, f"must be at least {minimum}{bound}")
+    if not is_ascii_digits(raw) or len(raw) > 19:
+        if raw.startswith("-") and is_ascii_digits(raw[1:]):
+            raise validation_error(name, f"must be at least {minimum}")
+        raise validation_error(name, "must be an integer")
+    value = int(raw)
+    if value < minimum or value > maximum:
+        raise validation_error(name, f"must be at least {minimum} and at most {maximum}")
+    return value
+
+
+def get_int(
+    data: Mapping[str, Any],
+    name: str,
+    *,
+    required: bool = True,
+    minimum: int = -MAX_INT - 1,
+    maximum: int = MAX_INT,
+) -> int | None:
+    """An integer field (a JSON number without a fraction, not a boolean), within bounds:
+    by default what a 32-bit column holds."""
+    if name not in data or data[name] is None:
+        if required:
+            raise validation_error(name, REQUIRED)
+        return None
+    value = data[name]
+    if type(value) is not int:
+        raise validation_error(name, "must be an integer")
+    if not minimum <= value <= maximum:
+        raise validation_error(name, f"must be between {minimum} and {maximum}")
     return value

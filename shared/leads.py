@@ -51,6 +51,9 @@ DATETIME_CHARS = 19
 
 MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+#: what an .xlsx cell cannot hold (XML 1.0): C0 controls but tab and line breaks,
+#: and U+FFFE/U+FFFF; openpyxl refuses the former, Excel the file with the latter
+_ILLEGAL_IN_CELL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MAX_SHEET_TITLE = 31  # Excel's limit
 _BAD_TITLE_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -192,6 +195,24 @@ def export_filename(username: str, now: datetime) -> str:
     return f"Statistiques_Visiteurs_{safe}_{as_utc(now):%Y%m%d_%H%M%S}.xlsx"
 
 
+def cell_text(value: str) -> str:
+    """``value`` as a cell can hold it: the characters no cell may hold are dropped
+    (names stored before they were checked at input)."""
+    return _ILLEGAL_IN_CELL.sub("", value)
+
+
+def _put(ws: Any, row: int, values: Sequence[Cell]) -> None:
+    """One row; every string is a text cell, whatever it begins with (``=``, ``+``,
+    ``-``, ``@``: openpyxl would write ``=...`` as a formula, run when opened)."""
+    for col, value in enumerate(values, start=1):
+        cell = ws.cell(row=row, column=col)
+        if isinstance(value, str):
+            cell.value = cell_text(value)
+            cell.data_type = "s"
+        else:
+            cell.value = value
+
+
 def fill_workbook(sheets: Sequence[Sheet], xl: ModuleType) -> Any:
     """The workbook of ``sheets``, styled, built with the openpyxl module ``xl``.
 
@@ -206,9 +227,9 @@ def fill_workbook(sheets: Sequence[Sheet], xl: ModuleType) -> Any:
     header_fill = styles.PatternFill("solid", start_color=HEADER_FILL, end_color=HEADER_FILL)
     for sheet in sheets:
         ws = wb.create_sheet(sheet.title)
-        ws.append(list(sheet.header))
-        for row in sheet.rows:
-            ws.append(list(row))
+        _put(ws, 1, sheet.header)
+        for i, row in enumerate(sheet.rows, start=2):
+            _put(ws, i, row)
         for cell in ws[1]:
             cell.font, cell.fill = header_font, header_fill
             cell.alignment = styles.Alignment(horizontal="center", vertical="center")

@@ -44,11 +44,15 @@ from typing import Any, Literal
 
 from shared.badge import MAX_PAYLOAD_CHARS
 from shared.decision import PersonFacts, SessionAccessFacts, SessionFacts
+from shared.text import has_lone_surrogate, is_ascii_digits, text_problem
 from shared.timefmt import parse_iso
 
 ENTITIES = ("event", "room", "session", "member", "revoked_badge", "session_access")
 MAX_BATCH = 1000
 MAX_NOTES = 2000
+#: what the server's columns hold: kiosks.queue_length is 32-bit, seqs are 64-bit
+MAX_QUEUE_LENGTH = 2**31 - 1
+MAX_SEQ = 2**63 - 1
 SCAN_KINDS = ("room_access", "booth_visit")
 SCAN_STATUSES = ("granted", "denied")
 
@@ -163,6 +167,8 @@ def parse_scan(item: object, where: str) -> Scan:
         raise SyncFormatError(f"{where}.payload", "must be a string")
     if len(payload) > MAX_PAYLOAD_CHARS * 4:
         raise SyncFormatError(f"{where}.payload", "is too long")
+    if has_lone_surrogate(payload):
+        raise SyncFormatError(f"{where}.payload", "must not contain unpaired surrogates")
     scanned_at = parse_iso(item.get("scanned_at"))  # type: ignore[arg-type]
     if scanned_at is None:
         raise SyncFormatError(f"{where}.scanned_at", "must be an ISO 8601 time with a zone")
@@ -180,6 +186,9 @@ def parse_scan(item: object, where: str) -> Scan:
         raise SyncFormatError(f"{where}.notes", f"must be a string of at most {MAX_NOTES}")
     if notes is not None and "\x00" in notes:
         raise SyncFormatError(f"{where}.notes", "must not contain NUL characters")
+    problem = text_problem(notes, controls="text") if notes is not None else None
+    if problem is not None:
+        raise SyncFormatError(f"{where}.notes", problem)
     return Scan(
         client_id=client_id,
         kind=kind,
@@ -210,15 +219,29 @@ def parse_batch(body: object) -> ScanBatch:
             raise SyncFormatError(f"scans[{i}].client_id", "appears twice in the batch")
         seen.add(scan.client_id)
     queue = body.get("queue_length", 0)
-    if type(queue) is not int or queue < 0:
-        raise SyncFormatError("queue_length", "must be a non-negative integer")
+    if type(queue) is not int or not 0 <= queue <= MAX_QUEUE_LENGTH:
+        raise SyncFormatError(
+            "queue_length", f"must be an integer between 0 and {MAX_QUEUE_LENGTH}"
+        )
     offset = body.get("clock_offset_ms")
     if offset is not None and (type(offset) is not int or abs(offset) > 10**12):
         raise SyncFormatError("clock_offset_ms", "must be an integer")
     cursor = body.get("cursor")
-    if cursor is not None and (not isinstance(cursor, str) or len(cursor) > 200):
-        raise SyncFormatError("cursor", "must be a string")
+    if cursor is not None and (
+        not isinstance(cursor, str) or len(cursor) > 200 or not cursor.isascii()
+    ):
+        raise SyncFormatError("cursor", "must be a cursor the server gave")
+    if cursor is not None and cursor_seq(cursor) is None and is_ascii_digits(cursor):
+        raise SyncFormatError("cursor", f"must be at most {MAX_SEQ}")
     return ScanBatch(scans=parsed, queue_length=queue, clock_offset_ms=offset, cursor=cursor)
+
+
+def cursor_seq(cursor: str) -> int | None:
+    """The change seq a delta cursor stands for (ASCII digits within 64 bits), else None."""
+    if not is_ascii_digits(cursor) or len(cursor) > 19:
+        return None
+    seq = int(cursor)
+    return seq if seq <= MAX_SEQ else None
 
 
 ScanOutcome = Literal["accepted", "duplicate", "rejected"]

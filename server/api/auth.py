@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.auth import tokens
@@ -97,11 +98,13 @@ def _pick(user: User, event_id: uuid.UUID) -> dict[str, Any]:
 @bp.post("/api/auth/register/")
 def register() -> ResponseReturnValue:
     data = json_body()
-    username = get_str(data, "username", max_len=150)
+    username = get_str(data, "username", max_len=150, controls="line")
     email = get_email(data)
     password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
-    first_name = get_str(data, "first_name", required=False, max_len=150, default="")
-    last_name = get_str(data, "last_name", required=False, max_len=150, default="")
+    first_name = get_str(
+        data, "first_name", required=False, max_len=150, default="", controls="line"
+    )
+    last_name = get_str(data, "last_name", required=False, max_len=150, default="", controls="line")
     assert username is not None and email is not None and password is not None
     if len(password) < MIN_PASSWORD:
         raise validation_error("password", f"must be at least {MIN_PASSWORD} characters")
@@ -114,10 +117,26 @@ def register() -> ResponseReturnValue:
         password_hash=hash_password(password),
     )
     db.session.add(user)
-    db.session.flush()
+    _flush_unique(user.username, email, exclude_id=None)
     ensure_profile(user)
     db.session.commit()
     return jsonify(user_dict(user)), 201
+
+
+def _flush_unique(username: str | None, email: str | None, exclude_id: int | None) -> None:
+    """Flush; a name another request took since :func:`_check_unique` is a 400 naming it."""
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        _check_unique(username, email, exclude_id)  # the other request's row is committed now
+        # not found: the other request rolled back since; name the constraint that failed
+        field = "email" if "email" in str(exc.orig) else "username"
+        raise APIError(
+            409,
+            f"{field}: A user with that {field} already exists.",
+            fields={field: f"A user with that {field} already exists."},
+        ) from None
 
 
 def _check_unique(username: str | None, email: str | None, exclude_id: int | None) -> None:
@@ -242,10 +261,14 @@ def update_profile() -> ResponseReturnValue:
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise validation_error(unknown[0], "cannot be changed here")
-    username = get_str(data, "username", required=not partial, max_len=150)
+    username = get_str(data, "username", required=not partial, max_len=150, controls="line")
     email = get_email(data, required=not partial)
-    first_name = get_str(data, "first_name", required=False, max_len=150, allow_blank=True)
-    last_name = get_str(data, "last_name", required=False, max_len=150, allow_blank=True)
+    first_name = get_str(
+        data, "first_name", required=False, max_len=150, allow_blank=True, controls="line"
+    )
+    last_name = get_str(
+        data, "last_name", required=False, max_len=150, allow_blank=True, controls="line"
+    )
     _check_unique(username.strip() if username else None, email, exclude_id=user.id)
     if username is not None:
         user.username = username.strip()
@@ -255,6 +278,7 @@ def update_profile() -> ResponseReturnValue:
         user.first_name = first_name.strip()
     if last_name is not None:
         user.last_name = last_name.strip()
+    _flush_unique(username.strip() if username else None, email, exclude_id=user.id)
     answer = _profile_answer(identity)
     db.session.commit()
     return jsonify(answer)

@@ -262,7 +262,9 @@ def record_scan() -> ResponseReturnValue:
     """Body: ``{"qr_data": ...}`` or ``{"scanned_participant": uuid}``, and ``"notes"``."""
     event_id = current_identity().require_event()
     data = json_body()
-    notes = get_str(data, "notes", required=False, max_len=MAX_NOTES, allow_blank=True)
+    notes = get_str(
+        data, "notes", required=False, max_len=MAX_NOTES, allow_blank=True, controls="text"
+    )
     badge = _badge_of(data, event_id)
     exposant_id = _own_participant(event_id)
     if exposant_id is None:

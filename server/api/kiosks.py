@@ -41,7 +41,7 @@ from server.models import (
     UserEventAssignment,
 )
 from server.pagination import paginate
-from server.validation import get_email, get_str, get_uuid, json_body
+from server.validation import get_email, get_int, get_str, get_uuid, json_body
 from shared.roles import Role
 from shared.timefmt import iso, utcnow
 
@@ -121,13 +121,11 @@ def create_kiosk() -> ResponseReturnValue:
     identity = current_identity()
     event_id = identity.require_event()
     data = json_body()
-    name = get_str(data, "name", max_len=100)
+    name = get_str(data, "name", max_len=100, controls="line")
     mode = get_str(data, "mode", max_len=10)
     if mode not in KIOSK_MODES:
         raise validation_error("mode", "must be door or booth")
-    exposant_user_id = data.get("exposant_user_id")
-    if exposant_user_id is not None and type(exposant_user_id) is not int:
-        raise validation_error("exposant_user_id", "must be an integer user id")
+    exposant_user_id = get_int(data, "exposant_user_id", required=False, minimum=1)
     room_id, exposant_id = _place(
         event_id, mode, get_uuid(data, "room_id", required=False), exposant_user_id
     )
@@ -206,7 +204,7 @@ def provision() -> ResponseReturnValue:
     """A kiosk takes its credential: with a one-time code, or a staff login."""
     data = json_body()
     if "code" in data:
-        code = get_str(data, "code", max_len=40)
+        code = get_str(data, "code", max_len=40, controls="line")
         assert code is not None
         kiosk = db.session.scalar(
             select(Kiosk).where(Kiosk.provisioning_code_hash == digest(normalize_code(code)))
@@ -234,7 +232,7 @@ def _provision_by_login(data: dict[str, Any]) -> ResponseReturnValue:
     password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
     room_id = get_uuid(data, "room_id", required=False)
     event_id = get_uuid(data, "event_id", required=False)
-    name = get_str(data, "name", required=False, max_len=100)
+    name = get_str(data, "name", required=False, max_len=100, controls="line")
     user = db.session.scalar(select(User).where(User.email == email))
     if (
         user is None

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
 
 from server import signing
+from server.auth.tokens import MAX_USER_ID
 from server.changefeed import (
     SNAPSHOT_ORDER,
     kiosk_data,
@@ -25,6 +26,7 @@ from server.scan_upload import store_batch
 from server.validation import json_body, query_int
 from shared.gcpause import gc_paused
 from shared.sync import SyncFormatError, parse_batch
+from shared.text import is_ascii_digits
 from shared.timefmt import iso, utcnow
 
 bp = Blueprint("sync", __name__)
@@ -37,19 +39,36 @@ def _change(seq: int, entity: str, key: str, op: str, data: Any) -> dict[str, An
 
 
 def _parse_cursor(raw: str) -> tuple[str, int, int, str | None]:
-    """('delta', seq, 0, None) or ('snapshot', base, entity index, last key)."""
+    """('delta', seq, 0, None) or ('snapshot', base, entity index, last key).
+
+    Numbers are ASCII digits (``str.isdigit`` takes ``²`` and ``١``) within range."""
     if raw in ("", "0"):
         return "start", 0, 0, None
-    if raw.isdigit() and len(raw) < 19:
+    if is_ascii_digits(raw) and len(raw) < 19:
         return "delta", int(raw), 0, None
     parts = raw.split(".", 3)
-    if len(parts) >= 3 and parts[0] == "s" and parts[1].isdigit() and parts[2].isdigit():
+    if (
+        len(parts) >= 3
+        and parts[0] == "s"
+        and is_ascii_digits(parts[1])
+        and len(parts[1]) < 19
+        and is_ascii_digits(parts[2])
+        and len(parts[2]) < 3
+    ):
         index = int(parts[2])
-        if index == len(SNAPSHOT_ORDER) and len(parts) == 3 and len(parts[1]) < 19:
+        last_key = parts[3] if len(parts) == 4 else None
+        if index == len(SNAPSHOT_ORDER) and last_key is None:
             return "delta", int(parts[1]), 0, None  # a finished snapshot taken at seq 0
-        if index < len(SNAPSHOT_ORDER) and len(parts[1]) < 19:
-            return "snapshot", int(parts[1]), index, parts[3] if len(parts) == 4 else None
+        if index < len(SNAPSHOT_ORDER) and _key_ok(SNAPSHOT_ORDER[index], last_key):
+            return "snapshot", int(parts[1]), index, last_key
     raise validation_error("cursor", "is not a cursor this server gave")
+
+
+def _key_ok(entity: str, key: str | None) -> bool:
+    """A member key is a user id: ASCII digits within the column's range."""
+    if key is None or entity != "member":
+        return True
+    return is_ascii_digits(key) and len(key) < 11 and int(key) <= MAX_USER_ID
 
 
 @bp.get("/api/sync/changes")

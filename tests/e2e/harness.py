@@ -162,7 +162,8 @@ def copy_database(source: Path, target: Path) -> None:
 
 
 class Server:
-    """``gunicorn -w 2 'server:create_app()'`` on one port and one SQLite file."""
+    """The README's production line, ``gunicorn -c python:server.gunicorn_conf``, with 2
+    workers on one port and one SQLite file."""
 
     def __init__(self, workdir: Path, port: int) -> None:
         self.dir = workdir
@@ -189,7 +190,10 @@ class Server:
         assert not self.running, "the server is already running"
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [GUNICORN, "-w", "2", "-b", f"127.0.0.1:{self.port}", "server:create_app()"],
+                [
+                    *(GUNICORN, "-c", "python:server.gunicorn_conf", "-w", "2"),
+                    *("-b", f"127.0.0.1:{self.port}", "server:create_app()"),
+                ],
                 env=self.env,
                 cwd=self.dir,
                 stdout=log,
@@ -541,7 +545,7 @@ class FaultProxy:
     """A TCP proxy on 127.0.0.1 that understands just enough HTTP/1.1 to fail on cue.
 
     Every client connection carries one request (the upstream request is sent
-    with ``Connection: close``; gunicorn's sync workers close anyway). Faults, by
+    with ``Connection: close``, so gunicorn closes it too). Faults, by
     ``(method, path)``:
 
     - ``refuse``: close the client connection without forwarding (the network is down);

@@ -144,6 +144,19 @@ def test_set_note_refusals(make_store: MakeStore) -> None:
     assert store.queue_length() == 1  # only the refused badge's scan
 
 
+def test_a_note_refuses_what_the_server_refuses(make_store: MakeStore) -> None:
+    """Control characters (but tab and line breaks) and lone surrogates never reach the
+    outbox: the server would refuse the whole batch holding them, again and again."""
+    store = make_store(mode="booth")
+    _v, scan = record_scan(store, qr(world.PAID), NOW)
+    for note in ("a\x1bb", "bell\x07", "del\x7f"):
+        with pytest.raises(StoreError, match="control characters"):
+            store.set_note(str(scan.client_id), note)
+    with pytest.raises(StoreError, match="surrogates"):
+        store.set_note(str(scan.client_id), "\ud800")
+    assert store.set_note(str(scan.client_id), "ligne\n\tdeux\r\n") == "queued"
+
+
 def test_an_older_store_gets_the_visits_table(tmp_path: Path) -> None:
     with KioskStore(tmp_path) as store:
         store._conn().execute("DROP TABLE visits")

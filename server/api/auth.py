@@ -275,8 +275,8 @@ def change_password() -> ResponseReturnValue:
         raise validation_error("new_password", "must differ from the old password")
     user.password_hash = hash_password(new)
     # every session of the account ends, this one too: the caller gets a new pair
-    # (token times are whole seconds: a token of this very second stays valid)
-    user.tokens_valid_after = utcnow().replace(microsecond=0)
+    # (token times have microseconds: the new pair is issued after this instant)
+    user.tokens_valid_after = utcnow()
     db.session.commit()
     identity = current_identity()
     pair = tokens.issue_pair(user.id, identity.claims.event_id, identity.role)

@@ -517,6 +517,37 @@ def test_change_password_ends_every_other_session(app, client, auth, make, membe
     assert auth.login(member.email, NEW_PASSWORD).status_code == 200
 
 
+def test_change_password_ends_sessions_of_the_same_second(app, client, auth, member, monkeypatch):
+    import server.api.auth as auth_api
+
+    second = utcnow().replace(microsecond=0) - timedelta(seconds=2)
+    clock = {"now": second + timedelta(milliseconds=100)}
+    monkeypatch.setattr(tokens, "utcnow", lambda: clock["now"])
+    monkeypatch.setattr(auth_api, "utcnow", lambda: clock["now"])
+    before = auth.login(member.email).get_json()
+    assert client.get(ME, headers=bearer(before["access"])).status_code == 200
+    clock["now"] = second + timedelta(milliseconds=500)  # the change, in the same second
+    body = {"old_password": TEST_PASSWORD, "new_password": NEW_PASSWORD}
+    resp = client.post("/api/auth/change-password/", json=body, headers=bearer(before["access"]))
+    assert resp.status_code == 200, resp.get_json()
+    fresh = resp.get_json()
+    clock["now"] = second + timedelta(milliseconds=600)
+    assert_error(client.get(ME, headers=bearer(before["access"])), 401)
+    assert_error(client.post(REFRESH, json={"refresh": before["refresh"]}), 401)
+    assert client.get(ME, headers=bearer(fresh["access"])).status_code == 200
+    assert client.post(REFRESH, json={"refresh": fresh["refresh"]}).status_code == 200
+
+
+def test_whole_second_tokens_still_work(app, client, member):
+    now = int(time.time())
+    key = app.config["JWT_SECRET_KEY"]
+    claims = {"sub": str(member.user_id), "event_id": str(member.event_id),
+              "role": member.role, "type": "access", "jti": uuid.uuid4().hex,
+              "iat": now - 1, "exp": now + 600}  # fmt: skip
+    token = jwt.encode(claims, key, algorithm="HS256")
+    assert client.get(ME, headers=bearer(token)).status_code == 200
+
+
 # ---------------------------------------------------------------------------
 # refresh and logout
 

@@ -53,6 +53,21 @@ def _dummy_hash() -> str:
     return cached
 
 
+def check_login(email: str | None, password: str | None) -> User | None:
+    """The active account with this email and password, else None.
+
+    Every refusal costs one password hash check (a dummy one when no account
+    has the email), so the answer's time does not tell which emails exist.
+    """
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
+        return None
+    return user
+
+
 def _memberships(user_id: int) -> list[tuple[UserEventAssignment, Event]]:
     stmt = (
         select(UserEventAssignment, Event)
@@ -140,11 +155,8 @@ def login() -> ResponseReturnValue:
     email = get_email(data)
     password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
     event_id = get_uuid(data, "event_id", required=False)
-    user = db.session.scalar(select(User).where(User.email == email))
+    user = check_login(email, password)
     if user is None:
-        check_password_hash(_dummy_hash(), password or "")  # same time as a real check
-        raise APIError(401, "Invalid email or password", code="invalid_credentials")
-    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
         raise APIError(401, "Invalid email or password", code="invalid_credentials")
     if event_id is not None:
         return jsonify(_pick(user, event_id))

@@ -9,9 +9,8 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
-from server.api.auth import MAX_PASSWORD
+from server.api.auth import MAX_PASSWORD, check_login
 from server.api.exposant_scans import exposant_events
 from server.auth.permissions import (
     CAN_VERIFY,
@@ -36,7 +35,6 @@ from server.models import (
     Kiosk,
     Participant,
     Room,
-    User,
     UserEventAssignment,
 )
 from server.pagination import paginate
@@ -233,12 +231,8 @@ def _provision_by_login(data: dict[str, Any]) -> ResponseReturnValue:
     room_id = get_uuid(data, "room_id", required=False)
     event_id = get_uuid(data, "event_id", required=False)
     name = get_str(data, "name", required=False, max_len=100)
-    user = db.session.scalar(select(User).where(User.email == email))
-    if (
-        user is None
-        or not user.is_active
-        or not check_password_hash(user.password_hash, password or "")
-    ):
+    user = check_login(email, password)
+    if user is None:
         raise APIError(401, "Invalid email or password", code="invalid_credentials")
     roles = db.session.execute(
         select(UserEventAssignment.event_id, UserEventAssignment.role)

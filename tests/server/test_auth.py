@@ -333,6 +333,46 @@ BAD_LOGINS = [
 ]
 
 
+@pytest.fixture
+def hash_checks(app, monkeypatch) -> list[str]:
+    """The password hashes computed from now on (checks, and hashes made)."""
+    import werkzeug.security
+
+    from server.api.auth import _dummy_hash
+
+    with app.app_context():
+        _dummy_hash()  # made once per app, before counting
+    seen: list[str] = []
+    real = werkzeug.security._hash_internal
+
+    def counting(method: str, salt: str, password: str) -> tuple[str, str]:
+        seen.append(method)
+        return real(method, salt, password)
+
+    monkeypatch.setattr(werkzeug.security, "_hash_internal", counting)
+    return seen
+
+
+def test_every_refused_login_checks_one_hash(app, client, make, hash_checks, subtests):
+    """Unknown, inactive or wrong: one hash check each (the time tells nothing)."""
+    world = make.world()
+    ctrl = world.members["controlleur_des_badges"]
+    gone = make.member(world.event_id, "controlleur_des_badges", user=make.user(active=False))
+    room = str(world.rooms[0])
+    cases = {
+        "unknown email": {"email": "nobody@example.com", "password": TEST_PASSWORD},
+        "wrong password": {"email": ctrl.email, "password": "wrong"},
+        "inactive account": {"email": gone.email, "password": TEST_PASSWORD},
+    }
+    for url in ("/api/auth/login/", "/api/kiosks/provision/"):
+        for name, body in cases.items():
+            with subtests.test(url=url, case=name):
+                hash_checks.clear()
+                resp = client.post(url, json={**body, "room_id": room})
+                assert_error(resp, 401)
+                assert len(hash_checks) == 1, hash_checks
+
+
 def test_login_missing_fields(client, subtests):
     for body, field in BAD_LOGINS:
         with subtests.test(body=body):

@@ -74,6 +74,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         stats,
         sync,
     )
+    from server.auth import limits
     from server.cli import register_commands
     from server.errors import register_error_handlers
 
@@ -81,5 +82,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for module in blueprints:
         app.register_blueprint(module.bp)
     register_error_handlers(app)
+    limits.init_app(app)  # the 429 of too many failed logins; trusted proxies
     register_commands(app)
     return app

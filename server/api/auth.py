@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.auth import tokens
+from server.auth import limits, tokens
 from server.auth.permissions import (
     Identity,
     authenticate,
@@ -56,15 +56,19 @@ def _dummy_hash() -> str:
 def check_login(email: str | None, password: str | None) -> User | None:
     """The active account with this email and password, else None.
 
-    Every refusal costs one password hash check (a dummy one when no account
-    has the email), so the answer's time does not tell which emails exist.
+    The attempt is counted against the email and the client's address first
+    (429 past their limits, see ``server.auth.limits``). Every refusal costs
+    one password hash check (a dummy one when no account has the email), so
+    the answer's time does not tell which emails exist.
     """
+    attempt = limits.attempt(account=email)
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         check_password_hash(_dummy_hash(), password or "")
         return None
     if not check_password_hash(user.password_hash, password or "") or not user.is_active:
         return None
+    attempt.succeeded()
     return user
 
 
@@ -279,8 +283,10 @@ def change_password() -> ResponseReturnValue:
     old = get_str(data, "old_password", max_len=MAX_PASSWORD, allow_blank=True)
     new = get_str(data, "new_password", max_len=MAX_PASSWORD, allow_blank=True)
     assert old is not None and new is not None
+    attempt = limits.attempt(account=user.email)
     if not check_password_hash(user.password_hash, old):
         raise validation_error("old_password", "Old password is not correct.")
+    attempt.succeeded()
     if len(new) < MIN_PASSWORD:
         raise validation_error("new_password", f"must be at least {MIN_PASSWORD} characters")
     if new == old:

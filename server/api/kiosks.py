@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from server.api.auth import MAX_PASSWORD, check_login
 from server.api.exposant_scans import exposant_events
+from server.auth import limits
 from server.auth.permissions import (
     CAN_VERIFY,
     IS_GESTIONNAIRE,
@@ -204,6 +205,7 @@ def provision() -> ResponseReturnValue:
     if "code" in data:
         code = get_str(data, "code", max_len=40)
         assert code is not None
+        attempt = limits.attempt()  # a code has no account: guessed per address
         kiosk = db.session.scalar(
             select(Kiosk).where(Kiosk.provisioning_code_hash == digest(normalize_code(code)))
         )
@@ -219,6 +221,7 @@ def provision() -> ResponseReturnValue:
                 code="invalid_code",
                 fields={"code": "not valid"},
             )
+        attempt.succeeded()
         body = _provisioned(kiosk)
         db.session.commit()
         return jsonify(body), 201

@@ -229,6 +229,8 @@ def provision() -> ResponseReturnValue:
 
 
 def _provision_by_login(data: dict[str, Any]) -> ResponseReturnValue:
+    """A kiosk on a staff login: it syncs only while that person keeps their
+    access (see ``server.kiosk_auth.provisioner_allows``)."""
     email = get_email(data)
     password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
     room_id = get_uuid(data, "room_id", required=False)
@@ -259,6 +261,7 @@ def _provision_by_login(data: dict[str, Any]) -> ResponseReturnValue:
             mode="door",
             room_id=room.id,
             created_by_id=user.id,
+            provisioned_by_login=True,
         )
     else:
         booths = [eid for eid, role in roles if role == Role.EXPOSANT.value]
@@ -280,6 +283,7 @@ def _provision_by_login(data: dict[str, Any]) -> ResponseReturnValue:
             mode="booth",
             exposant_id=exposant_id,
             created_by_id=user.id,
+            provisioned_by_login=True,
         )
     db.session.add(kiosk)
     db.session.flush()

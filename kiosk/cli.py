@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -158,6 +159,9 @@ def _echo_json(data: dict[str, Any]) -> None:
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None, verbose: int) -> None:
     """BadgeGate kiosk: checks badges offline and syncs with the server."""
+    # Ctrl-C (SIGINT) stops a command cleanly even when this process was started
+    # with SIGINT ignored (nohup, a background job of a script inherit SIG_IGN)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.basicConfig(
         stream=sys.stderr,
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],

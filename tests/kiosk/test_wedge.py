@@ -36,16 +36,22 @@ def command(data_dir: Path) -> list[str]:
     return [*prefix, "--data-dir", str(data_dir), "run", "--wedge"]
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Run:
     """The kiosk as a child process; stdout read line by line with a deadline."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, sigint_ignored: bool = False) -> None:
         self.proc = subprocess.Popen(
             command(data_dir),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # as under nohup or in a script's background job: SIGINT inherited ignored
+            preexec_fn=_ignore_sigint if sigint_ignored else None,
         )
         assert self.proc.stdin and self.proc.stdout
         self.stdin = self.proc.stdin
@@ -131,3 +137,18 @@ def test_ctrl_c_stops_cleanly(run: Run) -> None:
     _out, err = run.proc.communicate(timeout=15)
     assert run.proc.returncode == 130
     assert "Traceback" not in err.decode()
+
+
+def test_ctrl_c_stops_cleanly_when_started_with_sigint_ignored(kiosk_dir: Path) -> None:
+    run = Run(kiosk_dir, sigint_ignored=True)
+    try:
+        run.write(qr(world.PAID) + "\n")
+        assert run.read_verdict()["status"] == "granted"
+        run.proc.send_signal(signal.SIGINT)
+        _out, err = run.proc.communicate(timeout=15)
+        assert run.proc.returncode == 130, err.decode()
+        assert "Traceback" not in err.decode()
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+            run.proc.wait(10)

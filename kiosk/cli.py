@@ -170,9 +170,7 @@ class _KioskGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (OSError, sqlite3.Error) as exc:
-            if isinstance(exc, OSError) and not isinstance(exc, sqlite3.Error):
-                raise  # not the store's: click and the commands say what they mean
+        except sqlite3.Error as exc:
             _fail(f"cannot write the kiosk store at {_store_path(ctx)}: {_reason(exc)}")
 
 

@@ -224,3 +224,19 @@ def test_verify_on_a_full_disk_is_one_line_and_no_verdict(kiosk_dir: Path) -> No
         f"badgegate-kiosk: cannot write the kiosk store at {kiosk_dir / 'kiosk.db'}: "
     ), lines
     assert lines[0].endswith("; the scan was not recorded"), lines
+
+
+def test_sync_on_a_full_disk_is_one_line(kiosk_dir: Path) -> None:
+    with full_disk(kiosk_dir):
+        done = subprocess.run(
+            [*command(kiosk_dir)[:-2], "sync"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=_no_file_grows,
+        )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1].startswith(
+        f"badgegate-kiosk: cannot write the kiosk store at {kiosk_dir / 'kiosk.db'}: "
+    ), done.stderr

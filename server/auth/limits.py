@@ -22,6 +22,7 @@ how many reverse proxies in front of the server append to
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -63,8 +64,25 @@ class Attempt:
             db.session.commit()
 
 
+def address_key(addr: str | None) -> str:
+    """What one client's attempts are counted under: its IPv4 address, or its
+    IPv6 /64 (one host usually holds a whole /64: counting single addresses
+    would give it 2**64 budgets)."""
+    if not addr:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return addr[:255]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def client_address() -> str:
-    return request.remote_addr or "unknown"
+    return address_key(request.remote_addr)
 
 
 def _window() -> timedelta:

@@ -138,6 +138,23 @@ def test_one_address_cannot_lock_a_victim_out(
     assert login(client, ctrl.email, TEST_PASSWORD, addr="198.51.100.7").status_code == 200
 
 
+def test_an_ipv6_client_is_counted_by_its_64(
+    limited: Flask, client: FlaskClient, ctrl: Member
+) -> None:
+    for i in range(PER_ADDRESS):
+        resp = login(client, f"u{i}@example.com", "x", addr=f"2001:db8:1:2::{i + 1:x}")
+        assert resp.status_code == 401
+    assert_limited(login(client, ctrl.email, TEST_PASSWORD, addr="2001:db8:1:2:ffff::9"))
+    assert login(client, ctrl.email, TEST_PASSWORD, addr="2001:db8:1:3::1").status_code == 200
+
+
+def test_address_keys() -> None:
+    assert limits.address_key("192.0.2.7") == "192.0.2.7"
+    assert limits.address_key("::ffff:192.0.2.7") == "192.0.2.7"
+    assert limits.address_key("2001:db8::1") == "2001:db8::/64"
+    assert limits.address_key(None) == "unknown"
+
+
 def test_successes_are_not_counted(limited: Flask, client: FlaskClient, ctrl: Member) -> None:
     for _ in range(PER_ADDRESS * 3):
         assert login(client, ctrl.email, TEST_PASSWORD).status_code == 200

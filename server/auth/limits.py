@@ -109,13 +109,13 @@ def _over(keys: list[tuple[str, str]], extra: int) -> int | None:
     return max(1, math.ceil(max(waits)))
 
 
-def attempt(account: str | None = None, address: str | None = None) -> Attempt:
+def attempt(account: str | None = None) -> Attempt:
     """Count an attempt against ``account`` (an email) and the client's address.
 
     Raises :class:`TooManyAttempts` when either is over its limit; otherwise
     the attempt is recorded as a failure until :meth:`Attempt.succeeded`.
     """
-    keys = [("address", address or client_address())]
+    keys = [("address", client_address())]
     if account is not None:
         keys.append(("account", account.lower()))
     wait = _over(keys, extra=1)  # already at the limit: refused, nothing written

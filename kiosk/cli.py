@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import dataclasses
 import json
 import logging
 import os
 import queue
+import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -28,11 +29,11 @@ from kiosk.client import Offline, ProtocolError, SyncClient, Timeout
 from kiosk.decide import record_scan
 from kiosk.decoders import DEFAULT_ORDER
 from kiosk.i18n import LANGS
-from kiosk.store import KioskStore
+from kiosk.store import DB_NAME, KioskStore
 from kiosk.sync import Syncer, SyncProgress, SyncSummary
 from shared.decision import Verdict
 from shared.sync import Scan
-from shared.timefmt import parse_iso
+from shared.timefmt import iso, parse_iso, utcnow
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -67,11 +68,27 @@ def _exit_code(summary: SyncSummary) -> int:
     return EXIT_OK if summary.ok else EXIT_ERROR
 
 
+def _reason(exc: BaseException) -> str:
+    """An OS or SQLite error as a person reads it: ``Not a directory: '/x'``."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename!r}" if exc.filename else exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _store_path(ctx: click.Context) -> Path:
+    return Path(ctx.find_root().ensure_object(dict)["data_dir"]) / DB_NAME
+
+
 def _store(ctx: click.Context) -> KioskStore:
     obj: dict[str, Any] = ctx.ensure_object(dict)
     store = obj.get("store")
     if store is None:
-        store = KioskStore(obj["data_dir"])
+        try:
+            store = KioskStore(obj["data_dir"])
+        except (OSError, sqlite3.Error) as exc:  # a full disk, a read-only or corrupt file...
+            path = _store_path(ctx)
+            hint = " (it is a directory)" if path.is_dir() else ""
+            _fail(f"cannot open the kiosk store at {path}: {_reason(exc)}{hint}")
         obj["store"] = store
         ctx.call_on_close(store.close)
     return store
@@ -146,7 +163,18 @@ def _echo_json(data: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _KioskGroup(click.Group):
+    """Every command: a store that fails once open (disk full, read-only, a bad
+    sector) is one line on stderr and exit 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except sqlite3.Error as exc:
+            _fail(f"cannot write the kiosk store at {_store_path(ctx)}: {_reason(exc)}")
+
+
+@click.group(cls=_KioskGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
     envvar="BADGEGATE_KIOSK_DIR",
@@ -158,6 +186,9 @@ def _echo_json(data: dict[str, Any]) -> None:
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None, verbose: int) -> None:
     """BadgeGate kiosk: checks badges offline and syncs with the server."""
+    # Ctrl-C (SIGINT) stops a command cleanly even when this process was started
+    # with SIGINT ignored (nohup, a background job of a script inherit SIG_IGN)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.basicConfig(
         stream=sys.stderr,
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
@@ -305,19 +336,32 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.argument("payload")
 @click.pass_context
 def verify(ctx: click.Context, payload: str) -> None:
-    """Check one badge payload here and now; print the verdict as JSON and queue the scan."""
+    """Check one badge payload here and now; print the verdict as JSON and queue the scan.
+
+    The verdict is printed as soon as the scan is stored (durable), before the
+    quick push of the outbox; its ``offline`` says how it was decided (the
+    store's view then). What the push did goes to stderr.
+    """
     store = _provisioned_store(ctx)
     started = time.perf_counter()
-    verdict, scan = record_scan(store, payload)
+    try:
+        verdict, scan = record_scan(store, payload)
+    except sqlite3.Error as exc:  # never a verdict that is not on disk
+        _fail(f"cannot write the kiosk store at {store.path}: {_reason(exc)};"
+              " the scan was not recorded")  # fmt: skip
     latency = (time.perf_counter() - started) * 1000
-    delivered = False
-    if not store.revoked:
-        with contextlib.suppress(Exception), _client(store, QUICK_TIMEOUT) as client:
-            delivered = Syncer(store, client).push_once(QUICK_TIMEOUT).online
-    if not delivered and not scan.decided_offline:
-        # the server could not be reached: this verdict was the kiosk's alone
-        scan = dataclasses.replace(scan, decided_offline=True)
     _echo_json(verdict_json(verdict, scan, latency))
+    if store.revoked:
+        click.echo("push: revoked, the scan is kept but not sent", err=True)
+        return
+    try:
+        with _client(store, QUICK_TIMEOUT) as client:
+            pushed = Syncer(store, client).push_once(QUICK_TIMEOUT)
+    except Exception as exc:  # the verdict is out and the scan stored: say it, exit 0
+        log.debug("push after verify failed", exc_info=True)
+        click.echo(f"push: failed ({type(exc).__name__}: {exc}); the scan stays queued", err=True)
+        return
+    click.echo(f"push: {pushed.line()}", err=True)
 
 
 # -- leads (booth kiosks) -----------------------------------------------------
@@ -559,20 +603,28 @@ def _start_syncer(store: KioskStore, interval: float) -> tuple[SyncClient, Synce
     return client, syncer
 
 
-def _run_wedge(store: KioskStore, syncer: Syncer, idle: float) -> None:
+def _run_wedge(store: KioskStore, syncer: Syncer, idle: float) -> int:
+    """Scan what the wedge types until EOF; the number of scans that could not be stored."""
     fd = sys.stdin.fileno()
+    lost = 0
     with _raw_terminal(fd):
         for payload in wedge_payloads(fd, idle):
             started = time.perf_counter()
             try:
                 verdict, scan = record_scan(store, payload)
             except Exception as exc:  # never show a verdict that is not on disk
-                log.exception("scan not recorded")
-                _echo_json({"time": None, "status": "error", "reason": "store_error",
-                            "message": str(exc)})  # fmt: skip
+                reason = _reason(exc)
+                log.error("scan not recorded: the kiosk store: %s", reason)
+                lost += 1
+                latency = round((time.perf_counter() - started) * 1000, 3)
+                _echo_json({"time": iso(utcnow()), "status": "error", "reason": "store_error",
+                            "user_id": None, "name": None,
+                            "message": f"scan not recorded: {reason}", "error": reason,
+                            "offline": None, "latency_ms": latency})  # fmt: skip
                 continue
             _echo_json(verdict_json(verdict, scan, (time.perf_counter() - started) * 1000))
             syncer.nudge()
+    return lost
 
 
 def event_json(event: Any, banner: Any) -> dict[str, Any]:
@@ -793,7 +845,10 @@ def run(
     code = EXIT_OK
     try:
         if source is None:
-            _run_wedge(store, syncer, idle)
+            lost = _run_wedge(store, syncer, idle)
+            if lost:
+                click.echo(f"{lost} scans could not be stored (see their JSON lines)", err=True)
+                code = EXIT_ERROR
         else:
             options = {
                 "decoder": decoder,
@@ -815,8 +870,12 @@ def run(
             with contextlib.suppress(Exception):
                 source.close()
     if not interrupted and not store.revoked:
-        final = syncer.push_once(QUICK_TIMEOUT)
-        click.echo(f"final push: {final.line()}", err=True)
+        try:
+            final = syncer.push_once(QUICK_TIMEOUT)
+            click.echo(f"final push: {final.line()}", err=True)
+        except Exception as exc:  # a store that cannot be written: the scans stay queued
+            click.echo(f"final push: failed ({_reason(exc)})", err=True)
+            code = code or EXIT_ERROR
     client.close()
     if interrupted:
         click.echo("stopped", err=True)

@@ -114,7 +114,9 @@ class SyncClient:
                 f"{method} {path}: cannot reach the server ({type(exc).__name__})"
             ) from exc
         status = response.status_code
-        if status >= 500 or status in (408, 429):
+        # 429 on a sync call: the server is busy, try later; on provisioning it is
+        # the limit on failed attempts, a refusal that says when to try again
+        if status >= 500 or status == 408 or (status == 429 and authenticated):
             raise Offline(f"{method} {path}: HTTP {status}")
         if status == 401 and authenticated:
             raise Revoked(f"{method} {path}: the server refused this kiosk", _body(response))

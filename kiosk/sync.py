@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -348,7 +349,10 @@ class Syncer:
         while not self._stop.is_set():
             try:
                 summary = self.sync_once()
-            except Exception as exc:  # a store error, a bug: keep the loop alive
+            except sqlite3.Error as exc:  # the store cannot be written (disk full...): said
+                log.error("sync failed: the kiosk store: %s", exc)
+                summary = SyncSummary(online=False, error=f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # a bug: keep the loop alive
                 log.exception("sync failed")
                 summary = SyncSummary(online=False, error=f"{type(exc).__name__}: {exc}")
             rounds += 1

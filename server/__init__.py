@@ -98,6 +98,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         stats,
         sync,
     )
+    from server.auth import limits
     from server.cli import register_commands
     from server.errors import register_error_handlers
 
@@ -106,5 +107,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(module.bp)
     signing.init_app(app)
     register_error_handlers(app)
+    limits.init_app(app)  # the 429 of too many failed logins; trusted proxies
     register_commands(app)
     return app

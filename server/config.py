@@ -13,6 +13,10 @@ from typing import Any
 DEFAULT_ACCESS_MINUTES = 60
 DEFAULT_REFRESH_DAYS = 7
 DEFAULT_TEMP_MINUTES = 10
+#: failed credential attempts allowed per window (server/auth/limits.py)
+DEFAULT_AUTH_LIMIT_PER_ACCOUNT = 50
+DEFAULT_AUTH_LIMIT_PER_ADDRESS = 20
+DEFAULT_AUTH_LIMIT_WINDOW_SECONDS = 900
 
 
 def normalize_database_url(url: str) -> str:
@@ -23,7 +27,7 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _int_env(name: str, default: int) -> int:
+def _int_env(name: str, default: int, *, minimum: int = 1) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -31,8 +35,9 @@ def _int_env(name: str, default: int) -> int:
         value = int(raw)
     except ValueError as exc:
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
-    if value <= 0:
-        raise RuntimeError(f"{name} must be positive, got {value}")
+    if value < minimum:
+        what = "positive" if minimum == 1 else f"at least {minimum}"
+        raise RuntimeError(f"{name} must be {what}, got {value}")
     return value
 
 
@@ -48,6 +53,17 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "JWT_ACCESS_MINUTES": _int_env("JWT_ACCESS_MINUTES", DEFAULT_ACCESS_MINUTES),
         "JWT_REFRESH_DAYS": _int_env("JWT_REFRESH_DAYS", DEFAULT_REFRESH_DAYS),
         "JWT_TEMP_MINUTES": _int_env("JWT_TEMP_MINUTES", DEFAULT_TEMP_MINUTES),
+        "AUTH_LIMIT_PER_ACCOUNT": _int_env(
+            "AUTH_LIMIT_PER_ACCOUNT", DEFAULT_AUTH_LIMIT_PER_ACCOUNT
+        ),
+        "AUTH_LIMIT_PER_ADDRESS": _int_env(
+            "AUTH_LIMIT_PER_ADDRESS", DEFAULT_AUTH_LIMIT_PER_ADDRESS
+        ),
+        "AUTH_LIMIT_WINDOW_SECONDS": _int_env(
+            "AUTH_LIMIT_WINDOW_SECONDS", DEFAULT_AUTH_LIMIT_WINDOW_SECONDS
+        ),
+        # how many reverse proxies append to X-Forwarded-For (0: trust none)
+        "TRUSTED_PROXIES": _int_env("BADGEGATE_TRUSTED_PROXIES", 0, minimum=0),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "PAGE_SIZE": 50,
         "MAX_PAGE_SIZE": 500,

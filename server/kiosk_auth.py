@@ -11,12 +11,13 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import Uuid, and_, bindparam, select
 
-from server.auth.permissions import bearer_token
+from server.auth.permissions import CAN_VERIFY, bearer_token
 from server.errors import APIError
 from server.extensions import db
-from server.models import Event, Kiosk
+from server.models import Event, Kiosk, User, UserEventAssignment
+from shared.roles import Role
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,21 +55,52 @@ def authenticate_kiosk(token: str) -> Kiosk:
         kiosk_id = uuid.UUID(hex=parts[1])
     except ValueError:
         raise APIError(401, "Kiosk token is invalid", code="token_not_valid") from None
-    row = db.session.execute(
-        select(Kiosk, Event.is_active)
-        .join(Event, Event.id == Kiosk.event_id)
-        .where(Kiosk.id == kiosk_id)
-    ).first()
+    row = db.session.execute(_KIOSK_QUERY, {"kiosk_id": kiosk_id}).first()
     if row is None or row[0].token_hash is None:
         raise APIError(401, "Kiosk token is invalid", code="token_not_valid")
-    kiosk, event_active = row
+    kiosk, event_active, provisioner_active, provisioner_role = row
     if not hmac.compare_digest(kiosk.token_hash, digest(parts[2])):
         raise APIError(401, "Kiosk token is invalid", code="token_not_valid")
     if kiosk.revoked_at is not None:
         raise APIError(401, "This kiosk has been revoked", code="kiosk_revoked")
     if not event_active:
         raise APIError(401, "This kiosk's event is no longer active", code="kiosk_revoked")
+    if kiosk.provisioned_by_login and not provisioner_allows(
+        kiosk.mode, provisioner_active, provisioner_role
+    ):
+        raise APIError(
+            401,
+            "The person who provisioned this kiosk no longer has access to this event",
+            code="provisioner_access_ended",
+        )
     return kiosk
+
+
+def provisioner_allows(mode: str, active: bool | None, role: str | None) -> bool:
+    """Whether a kiosk provisioned with a login still works: its provisioner is
+    active, with a role in the event that may run it (door: a controller or a
+    gestionnaire; booth: an exposant)."""
+    if not active or role is None:
+        return False
+    return role in CAN_VERIFY if mode == "door" else role == Role.EXPOSANT.value
+
+
+# One query per sync request: the kiosk, its event, and its provisioner's
+# account and active role in the event (outer joins: a code's kiosk has none).
+_KIOSK_QUERY = (
+    select(Kiosk, Event.is_active, User.is_active, UserEventAssignment.role)
+    .join(Event, Event.id == Kiosk.event_id)
+    .outerjoin(User, User.id == Kiosk.created_by_id)
+    .outerjoin(
+        UserEventAssignment,
+        and_(
+            UserEventAssignment.user_id == Kiosk.created_by_id,
+            UserEventAssignment.event_id == Kiosk.event_id,
+            UserEventAssignment.is_active.is_(True),
+        ),
+    )
+    .where(Kiosk.id == bindparam("kiosk_id", type_=Uuid()))
+)
 
 
 def require_kiosk(view: Callable[P, R]) -> Callable[P, R]:

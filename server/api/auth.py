@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.auth import tokens
+from server.auth import limits, tokens
 from server.auth.permissions import (
     Identity,
     authenticate,
@@ -53,6 +53,25 @@ def _dummy_hash() -> str:
         cached = hash_password("not-a-password")
         current_app.extensions["badgegate_dummy_hash"] = cached
     return cached
+
+
+def check_login(email: str | None, password: str | None) -> User | None:
+    """The active account with this email and password, else None.
+
+    The attempt is counted against the email and the client's address first
+    (429 past their limits, see ``server.auth.limits``). Every refusal costs
+    one password hash check (a dummy one when no account has the email), so
+    the answer's time does not tell which emails exist.
+    """
+    attempt = limits.attempt(account=email)
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
+        return None
+    attempt.succeeded()
+    return user
 
 
 def _memberships(user_id: int) -> list[tuple[UserEventAssignment, Event]]:
@@ -160,11 +179,8 @@ def login() -> ResponseReturnValue:
     email = get_email(data)
     password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
     event_id = get_uuid(data, "event_id", required=False)
-    user = db.session.scalar(select(User).where(User.email == email))
+    user = check_login(email, password)
     if user is None:
-        check_password_hash(_dummy_hash(), password or "")  # same time as a real check
-        raise APIError(401, "Invalid email or password", code="invalid_credentials")
-    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
         raise APIError(401, "Invalid email or password", code="invalid_credentials")
     if event_id is not None:
         return jsonify(_pick(user, event_id))
@@ -292,16 +308,18 @@ def change_password() -> ResponseReturnValue:
     old = get_str(data, "old_password", max_len=MAX_PASSWORD, allow_blank=True)
     new = get_str(data, "new_password", max_len=MAX_PASSWORD, allow_blank=True)
     assert old is not None and new is not None
+    attempt = limits.attempt(account=user.email)
     if not check_password_hash(user.password_hash, old):
         raise validation_error("old_password", "Old password is not correct.")
+    attempt.succeeded()
     if len(new) < MIN_PASSWORD:
         raise validation_error("new_password", f"must be at least {MIN_PASSWORD} characters")
     if new == old:
         raise validation_error("new_password", "must differ from the old password")
     user.password_hash = hash_password(new)
     # every session of the account ends, this one too: the caller gets a new pair
-    # (token times are whole seconds: a token of this very second stays valid)
-    user.tokens_valid_after = utcnow().replace(microsecond=0)
+    # (token times have microseconds: the new pair is issued after this instant)
+    user.tokens_valid_after = utcnow()
     db.session.commit()
     identity = current_identity()
     pair = tokens.issue_pair(user.id, identity.claims.event_id, identity.role)

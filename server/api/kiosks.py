@@ -9,11 +9,11 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
 from server import signing
-from server.api.auth import MAX_PASSWORD
+from server.api.auth import MAX_PASSWORD, check_login
 from server.api.exposant_scans import exposant_events
+from server.auth import limits
 from server.auth.permissions import (
     CAN_VERIFY,
     IS_GESTIONNAIRE,
@@ -37,7 +37,6 @@ from server.models import (
     Kiosk,
     Participant,
     Room,
-    User,
     UserEventAssignment,
 )
 from server.pagination import paginate
@@ -206,6 +205,7 @@ def provision() -> ResponseReturnValue:
     if "code" in data:
         code = get_str(data, "code", max_len=40, controls="line")
         assert code is not None
+        attempt = limits.attempt()  # a code has no account: guessed per address
         kiosk = db.session.scalar(
             select(Kiosk).where(Kiosk.provisioning_code_hash == digest(normalize_code(code)))
         )
@@ -221,6 +221,7 @@ def provision() -> ResponseReturnValue:
                 code="invalid_code",
                 fields={"code": "not valid"},
             )
+        attempt.succeeded()
         body = _provisioned(kiosk)
         db.session.commit()
         return jsonify(body), 201
@@ -228,17 +229,15 @@ def provision() -> ResponseReturnValue:
 
 
 def _provision_by_login(data: dict[str, Any]) -> ResponseReturnValue:
+    """A kiosk on a staff login: it syncs only while that person keeps their
+    access (see ``server.kiosk_auth.provisioner_allows``)."""
     email = get_email(data)
     password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
     room_id = get_uuid(data, "room_id", required=False)
     event_id = get_uuid(data, "event_id", required=False)
     name = get_str(data, "name", required=False, max_len=100, controls="line")
-    user = db.session.scalar(select(User).where(User.email == email))
-    if (
-        user is None
-        or not user.is_active
-        or not check_password_hash(user.password_hash, password or "")
-    ):
+    user = check_login(email, password)
+    if user is None:
         raise APIError(401, "Invalid email or password", code="invalid_credentials")
     roles = db.session.execute(
         select(UserEventAssignment.event_id, UserEventAssignment.role)
@@ -262,6 +261,7 @@ def _provision_by_login(data: dict[str, Any]) -> ResponseReturnValue:
             mode="door",
             room_id=room.id,
             created_by_id=user.id,
+            provisioned_by_login=True,
         )
     else:
         booths = [eid for eid, role in roles if role == Role.EXPOSANT.value]
@@ -283,6 +283,7 @@ def _provision_by_login(data: dict[str, Any]) -> ResponseReturnValue:
             mode="booth",
             exposant_id=exposant_id,
             created_by_id=user.id,
+            provisioned_by_login=True,
         )
     db.session.add(kiosk)
     db.session.flush()

@@ -56,7 +56,9 @@ def issue(token_type: TokenType, user_id: int, event_id: uuid.UUID | None, role:
         "role": role,
         "type": token_type,
         "jti": uuid.uuid4().hex,
-        "iat": now,
+        # a NumericDate may be fractional (RFC 7519): microseconds, so a password
+        # change refuses the tokens issued earlier in its own second
+        "iat": now.timestamp(),
         "exp": now + _lifetime(token_type),
     }
     return jwt.encode(claims, current_app.config["JWT_SECRET_KEY"], algorithm=ALGORITHM)
@@ -67,6 +69,12 @@ def issue_pair(user_id: int, event_id: uuid.UUID | None, role: str | None) -> di
         "access": issue("access", user_id, event_id, role),
         "refresh": issue("refresh", user_id, event_id, role),
     }
+
+
+def _numeric_date(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("iat")
+    return float(value)
 
 
 def _verify(token: str, key: str) -> TokenClaims:
@@ -94,7 +102,8 @@ def _verify(token: str, key: str) -> TokenClaims:
             raise ValueError("role")
         jti = str(data["jti"])
         expires_at = datetime.fromtimestamp(int(data["exp"]), tz=utcnow().tzinfo)
-        issued_at = datetime.fromtimestamp(int(data["iat"]), tz=utcnow().tzinfo)
+        # whole seconds in tokens issued before the fractional iat: still read
+        issued_at = datetime.fromtimestamp(_numeric_date(data["iat"]), tz=utcnow().tzinfo)
     except (TypeError, ValueError, OverflowError, OSError):
         raise TokenError("Token is invalid") from None
     return TokenClaims(user_id, event_id, role, token_type, jti, expires_at, issued_at)

@@ -13,16 +13,19 @@ from server.models.events import (
     UserEventAssignment,
     participant_allowed_rooms,
 )
+from server.models.limits import ATTEMPT_SCOPES, AuthAttempt
 from server.models.sync import KIOSK_MODES, ChangeLogEntry, Kiosk, SyncState
 from server.models.users import RevokedBadge, RevokedToken, User, UserProfile
 
 __all__ = [
     "ANNONCE_TARGETS",
+    "ATTEMPT_SCOPES",
     "KIOSK_MODES",
     "PAYMENT_STATUSES",
     "SESSION_STATUSES",
     "SESSION_TYPES",
     "Annonce",
+    "AuthAttempt",
     "ChangeLogEntry",
     "Event",
     "EventSession",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -75,7 +76,9 @@ def test_offline_scans_are_decided_locally_and_uploaded_exactly_once(
             row = by_id[verdict["client_id"]]
             # the kiosk's verdict is kept as it was decided
             assert (row["status"], row["reason"]) == (verdict["status"], verdict["reason"])
-            assert row["decided_offline"] is verdict["offline"]
+            # and recorded as the kiosk's alone: the server was away (the first
+            # one too, decided before the kiosk knew: its failed push told it)
+            assert row["decided_offline"] is True
             # and the server agrees here: its data did not change meanwhile
             assert (row["server_status"], row["server_reason"]) == (
                 verdict["status"],
@@ -106,10 +109,16 @@ def test_first_scan_after_server_loss_is_marked_offline(
     kiosk = door_kiosk(ROOM_A)
     payload = server.qr(PARTICIPANT1)
     server.stop()
-    verdict = kiosk.verify(payload)
+    done = kiosk.run("verify", payload)
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads(done.stdout)
     assert verdict["status"] == "granted"
+    # printed as decided, before the push: the kiosk did not know yet
+    assert verdict["offline"] is False
+    assert "push: offline" in done.stderr  # the push after it found the server gone
     assert kiosk.status()["online"] is False  # the kiosk itself knows by now
-    assert verdict["offline"] is True
+    # and the scan waits marked as decided offline (so the server records it so)
+    assert kiosk.rows("SELECT decided_offline FROM outbox")[0][0] == 1
 
 
 def test_registry_queue_length_is_zero_after_everything_was_sent(

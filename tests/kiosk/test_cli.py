@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import selectors
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +178,102 @@ def test_data_age() -> None:
     from shared.timefmt import iso, utcnow
 
     assert cli._data_age(iso(utcnow())).startswith("données de ")
+
+
+def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> bytes:
+    """The first line of ``proc``'s stdout, or fail after ``timeout`` (a hang guard)."""
+    assert proc.stdout is not None
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline, buffer = time.monotonic() + timeout, b""
+    while b"\n" not in buffer:
+        left = deadline - time.monotonic()
+        if left <= 0 or not sel.select(left):
+            raise AssertionError(f"no line on stdout within {timeout} s")
+        chunk = os.read(proc.stdout.fileno(), 65536)
+        if not chunk:
+            raise AssertionError("stdout closed without a line")
+        buffer += chunk
+    return buffer.split(b"\n", 1)[0]
+
+
+def test_verify_prints_its_verdict_before_pushing(tmp_path: Path) -> None:
+    """A server that takes the connection and never answers: the verdict is out
+    (the scan stored) while the push still waits, so a kill then loses nothing."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections complete in the backlog; nothing is ever read
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        data_dir = tmp_path / "kiosk"
+        with KioskStore(data_dir) as store:
+            provision(store, server_url=url, pinned=world.S_ATELIER)
+            store.set_meta(online=True)  # the store's view: the server was there
+        # the push's read timeout made endless: only the order of events is measured
+        code = (
+            "import sys, kiosk.cli as c; c.QUICK_TIMEOUT = (5.0, 600.0);"
+            " sys.argv[0] = 'badgegate-kiosk'; c.main()"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, "--data-dir", str(data_dir), "verify", qr(world.PAID)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            verdict = json.loads(_read_line(proc, timeout=60))
+            assert proc.poll() is None, "the push should still be waiting"
+            assert verdict["status"] == "granted" and verdict["user_id"] == world.PAID
+            assert verdict["offline"] is False  # decided with the store online
+        finally:
+            proc.kill()
+            proc.wait(10)
+    with KioskStore(data_dir) as store:
+        assert [str(s.client_id) for s in store.pending()] == [verdict["client_id"]]
+
+
+def test_verify_says_what_the_push_did_on_stderr(kiosk_dir: Path) -> None:
+    result = invoke(kiosk_dir, "verify", qr(world.PAID))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["status"] == "granted"
+    assert "push: offline" in result.stderr
+
+
+def _under_a_file(tmp_path: Path) -> Path:
+    (tmp_path / "a-file").write_text("")
+    return tmp_path / "a-file" / "kiosk"  # ENOTDIR
+
+
+def _db_is_a_directory(tmp_path: Path) -> Path:
+    (tmp_path / "kiosk" / "kiosk.db").mkdir(parents=True)
+    return tmp_path / "kiosk"
+
+
+def _corrupt_db(tmp_path: Path) -> Path:
+    (tmp_path / "kiosk").mkdir()
+    (tmp_path / "kiosk" / "kiosk.db").write_bytes(b"not SQLite at all " * 2000)
+    return tmp_path / "kiosk"
+
+
+COMMANDS = [
+    ["status"],
+    ["status", "--json"],
+    ["verify", qr(world.PAID)],
+    ["sync"],
+    ["leads"],
+    ["run", "--wedge"],
+    ["provision", "--server", "http://127.0.0.1:9", "--code", "ABCD"],
+]
+
+
+@pytest.mark.parametrize("broken", [_under_a_file, _db_is_a_directory, _corrupt_db])
+def test_a_store_that_cannot_be_opened_is_one_clear_line(tmp_path: Path, broken: Any) -> None:
+    data_dir = broken(tmp_path)
+    for args in COMMANDS:
+        result = invoke(data_dir, *args)
+        assert result.exit_code == 1, (args, result.output, result.exception)
+        assert isinstance(result.exception, SystemExit), (args, result.exception)
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1, (args, result.stderr)
+        assert lines[0].startswith(
+            f"badgegate-kiosk: cannot open the kiosk store at {data_dir / 'kiosk.db'}: "
+        ), lines
+        assert result.stdout == ""

@@ -100,3 +100,17 @@ def test_provision_401_is_a_refusal_not_a_revocation(server: tuple[str, FakeStat
     assert info.value.status == 401
     _, _, _, body = state.requests[-1]
     assert body == {"email": "a@b.c", "password": "x", "room_id": "r"}
+
+
+def test_provision_429_is_a_refusal_that_says_when_to_retry(
+    server: tuple[str, FakeState],
+) -> None:
+    url, state = server
+    state.scripted["/api/kiosks/provision/"] = Scripted(
+        429, {"error": "Too many failed attempts: try again in 60 seconds",
+              "code": "too_many_attempts"}
+    )  # fmt: skip
+    with SyncClient(url) as client, pytest.raises(ProtocolError) as info:
+        client.provision(email="a@b.c", password="x", room_id="r")
+    assert info.value.status == 429 and info.value.code == "too_many_attempts"
+    assert "60 seconds" in str(info.value)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import resource
 import selectors
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -36,16 +39,52 @@ def command(data_dir: Path) -> list[str]:
     return [*prefix, "--data-dir", str(data_dir), "run", "--wedge"]
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _no_file_grows() -> None:
+    """A full disk, for this process alone and even as root: no file may grow."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+@contextlib.contextmanager
+def full_disk(data_dir: Path) -> Iterator[None]:
+    """The store opens (its WAL index exists, held open here) but no write can land:
+    the WAL is emptied, so a child under :func:`_no_file_grows` fails every commit.
+
+    (A read-only file or directory does not stop root, whom the tests run as.)
+    """
+    holder = sqlite3.connect(data_dir / "kiosk.db", isolation_level=None)
+    try:
+        holder.execute("SELECT count(*) FROM meta").fetchone()
+        holder.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert (data_dir / "kiosk.db-wal").stat().st_size == 0
+        yield
+    finally:
+        holder.close()
+
+
 class Run:
     """The kiosk as a child process; stdout read line by line with a deadline."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(
+        self, data_dir: Path, *, sigint_ignored: bool = False, disk_full: bool = False
+    ) -> None:
+        def child_setup() -> None:
+            if sigint_ignored:
+                _ignore_sigint()
+            if disk_full:
+                _no_file_grows()
+
         self.proc = subprocess.Popen(
             command(data_dir),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # as under nohup or in a script's background job: SIGINT inherited ignored
+            preexec_fn=child_setup if sigint_ignored or disk_full else None,
         )
         assert self.proc.stdin and self.proc.stdout
         self.stdin = self.proc.stdin
@@ -131,3 +170,73 @@ def test_ctrl_c_stops_cleanly(run: Run) -> None:
     _out, err = run.proc.communicate(timeout=15)
     assert run.proc.returncode == 130
     assert "Traceback" not in err.decode()
+
+
+def test_ctrl_c_stops_cleanly_when_started_with_sigint_ignored(kiosk_dir: Path) -> None:
+    run = Run(kiosk_dir, sigint_ignored=True)
+    try:
+        run.write(qr(world.PAID) + "\n")
+        assert run.read_verdict()["status"] == "granted"
+        run.proc.send_signal(signal.SIGINT)
+        _out, err = run.proc.communicate(timeout=15)
+        assert run.proc.returncode == 130, err.decode()
+        assert "Traceback" not in err.decode()
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+            run.proc.wait(10)
+
+
+def test_a_full_disk_says_so_per_scan_and_ends_cleanly(kiosk_dir: Path) -> None:
+    with full_disk(kiosk_dir):
+        run = Run(kiosk_dir, disk_full=True)
+        try:
+            run.write(f"{qr(world.PAID)}\n{qr(world.UNPAID)}\n")
+            code, verdicts, err = run.finish()
+        finally:
+            if run.proc.poll() is None:
+                run.proc.kill()
+                run.proc.wait(10)
+    assert "Traceback" not in err, err
+    assert code == 1, err  # scans were lost: not a clean exit
+    assert [(v["status"], v["reason"]) for v in verdicts] == [("error", "store_error")] * 2
+    assert all(v["message"].startswith("scan not recorded") for v in verdicts)
+    assert "2 scans could not be stored" in err
+    assert "final push: failed" in err
+    with KioskStore(kiosk_dir) as store:
+        assert store.queue_length() == 0  # nothing was shown that is not stored
+
+
+def test_verify_on_a_full_disk_is_one_line_and_no_verdict(kiosk_dir: Path) -> None:
+    with full_disk(kiosk_dir):
+        done = subprocess.run(
+            [*command(kiosk_dir)[:-2], "verify", qr(world.PAID)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=_no_file_grows,
+        )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""  # no verdict: it would not be on disk
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(
+        f"badgegate-kiosk: cannot write the kiosk store at {kiosk_dir / 'kiosk.db'}: "
+    ), lines
+    assert lines[0].endswith("; the scan was not recorded"), lines
+
+
+def test_sync_on_a_full_disk_is_one_line(kiosk_dir: Path) -> None:
+    with full_disk(kiosk_dir):
+        done = subprocess.run(
+            [*command(kiosk_dir)[:-2], "sync"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=_no_file_grows,
+        )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1].startswith(
+        f"badgegate-kiosk: cannot write the kiosk store at {kiosk_dir / 'kiosk.db'}: "
+    ), done.stderr

@@ -335,6 +335,46 @@ BAD_LOGINS = [
 ]
 
 
+@pytest.fixture
+def hash_checks(app, monkeypatch) -> list[str]:
+    """The password hashes computed from now on (checks, and hashes made)."""
+    import werkzeug.security
+
+    from server.api.auth import _dummy_hash
+
+    with app.app_context():
+        _dummy_hash()  # made once per app, before counting
+    seen: list[str] = []
+    real = werkzeug.security._hash_internal
+
+    def counting(method: str, salt: str, password: str) -> tuple[str, str]:
+        seen.append(method)
+        return real(method, salt, password)
+
+    monkeypatch.setattr(werkzeug.security, "_hash_internal", counting)
+    return seen
+
+
+def test_every_refused_login_checks_one_hash(app, client, make, hash_checks, subtests):
+    """Unknown, inactive or wrong: one hash check each (the time tells nothing)."""
+    world = make.world()
+    ctrl = world.members["controlleur_des_badges"]
+    gone = make.member(world.event_id, "controlleur_des_badges", user=make.user(active=False))
+    room = str(world.rooms[0])
+    cases = {
+        "unknown email": {"email": "nobody@example.com", "password": TEST_PASSWORD},
+        "wrong password": {"email": ctrl.email, "password": "wrong"},
+        "inactive account": {"email": gone.email, "password": TEST_PASSWORD},
+    }
+    for url in ("/api/auth/login/", "/api/kiosks/provision/"):
+        for name, body in cases.items():
+            with subtests.test(url=url, case=name):
+                hash_checks.clear()
+                resp = client.post(url, json={**body, "room_id": room})
+                assert_error(resp, 401)
+                assert len(hash_checks) == 1, hash_checks
+
+
 def test_login_missing_fields(client, subtests):
     for body, field in BAD_LOGINS:
         with subtests.test(body=body):
@@ -517,6 +557,37 @@ def test_change_password_ends_every_other_session(app, client, auth, make, membe
     assert client.post(REFRESH, json={"refresh": fresh["refresh"]}).status_code == 200
     assert client.get(ME, headers=bearer(theirs["access"])).status_code == 200  # not theirs
     assert auth.login(member.email, NEW_PASSWORD).status_code == 200
+
+
+def test_change_password_ends_sessions_of_the_same_second(app, client, auth, member, monkeypatch):
+    import server.api.auth as auth_api
+
+    second = utcnow().replace(microsecond=0) - timedelta(seconds=2)
+    clock = {"now": second + timedelta(milliseconds=100)}
+    monkeypatch.setattr(tokens, "utcnow", lambda: clock["now"])
+    monkeypatch.setattr(auth_api, "utcnow", lambda: clock["now"])
+    before = auth.login(member.email).get_json()
+    assert client.get(ME, headers=bearer(before["access"])).status_code == 200
+    clock["now"] = second + timedelta(milliseconds=500)  # the change, in the same second
+    body = {"old_password": TEST_PASSWORD, "new_password": NEW_PASSWORD}
+    resp = client.post("/api/auth/change-password/", json=body, headers=bearer(before["access"]))
+    assert resp.status_code == 200, resp.get_json()
+    fresh = resp.get_json()
+    clock["now"] = second + timedelta(milliseconds=600)
+    assert_error(client.get(ME, headers=bearer(before["access"])), 401)
+    assert_error(client.post(REFRESH, json={"refresh": before["refresh"]}), 401)
+    assert client.get(ME, headers=bearer(fresh["access"])).status_code == 200
+    assert client.post(REFRESH, json={"refresh": fresh["refresh"]}).status_code == 200
+
+
+def test_whole_second_tokens_still_work(app, client, member):
+    now = int(time.time())
+    key = app.config["JWT_SECRET_KEY"]
+    claims = {"sub": str(member.user_id), "event_id": str(member.event_id),
+              "role": member.role, "type": "access", "jti": uuid.uuid4().hex,
+              "iat": now - 1, "exp": now + 600}  # fmt: skip
+    token = jwt.encode(claims, key, algorithm="HS256")
+    assert client.get(ME, headers=bearer(token)).status_code == 200
 
 
 # ---------------------------------------------------------------------------

@@ -367,6 +367,119 @@ def test_revoked_kiosk_is_refused(
     assert r.status_code == 401 and r.json["code"] == "kiosk_revoked", r.json
 
 
+def _sync_codes(client: FlaskClient, kiosk: KioskCred, payload: str) -> set[Any]:
+    """What a pull and a push answer: {200} while the kiosk works, else the 401 codes."""
+    pulled = client.get("/api/sync/changes?cursor=0", headers=kiosk.headers)
+    pushed = push(client, kiosk, [scan(payload)])
+    got = set()
+    for r in (pulled, pushed):
+        if r.status_code == 200:
+            got.add(200)
+        else:
+            assert r.status_code == 401, r.json
+            assert r.json["error"], r.json
+            got.add(r.json["code"])
+    return got
+
+
+ENDED = {"provisioner_access_ended"}
+
+
+def _assignment(app: Flask, member: Member) -> uuid.UUID:
+    with app.app_context():
+        found = db.session.scalar(
+            select(UserEventAssignment.id).where(
+                UserEventAssignment.user_id == member.user_id,
+                UserEventAssignment.event_id == member.event_id,
+            )
+        )
+        assert found is not None
+        return found
+
+
+@pytest.mark.parametrize("role", [CTRL, GEST])
+def test_a_door_kiosk_of_a_login_stops_with_its_provisioners_access(
+    app: Flask, client: FlaskClient, auth: AuthActions, world: World, role: str
+) -> None:
+    staff = world.members[role]
+    payload = world.members[PART].qr
+    kiosk = _cred(
+        provision(client, email=staff.email, password=TEST_PASSWORD, room_id=str(world.rooms[0]))
+    )
+    assignment = _assignment(app, staff)
+    assert _sync_codes(client, kiosk, payload) == {200}
+
+    edit(app, UserEventAssignment, assignment, is_active=False)  # withdrawn
+    assert _sync_codes(client, kiosk, payload) == ENDED
+    edit(app, UserEventAssignment, assignment, is_active=True)
+    assert _sync_codes(client, kiosk, payload) == {200}
+
+    edit(app, UserEventAssignment, assignment, role=PART)  # no longer staff
+    assert _sync_codes(client, kiosk, payload) == ENDED
+    edit(app, UserEventAssignment, assignment, role=role)
+
+    edit(app, User, staff.user_id, is_active=False)  # account disabled
+    assert _sync_codes(client, kiosk, payload) == ENDED
+    edit(app, User, staff.user_id, is_active=True)
+    assert _sync_codes(client, kiosk, payload) == {200}
+
+    with orm(app) as s:  # account deleted
+        s.execute(delete(UserEventAssignment).where(UserEventAssignment.id == assignment))
+        s.execute(delete(User).where(User.id == staff.user_id))
+    assert _sync_codes(client, kiosk, payload) == ENDED
+
+
+def test_a_booth_kiosk_of_a_login_stops_with_its_exposants_access(
+    app: Flask, client: FlaskClient, auth: AuthActions, world: World
+) -> None:
+    expo = world.members[EXPO]
+    payload = world.members[PART].qr
+    kiosk = _cred(provision(client, email=expo.email, password=TEST_PASSWORD))
+    assignment = _assignment(app, expo)
+    assert _sync_codes(client, kiosk, payload) == {200}
+    edit(app, UserEventAssignment, assignment, is_active=False)
+    assert _sync_codes(client, kiosk, payload) == ENDED
+    edit(app, UserEventAssignment, assignment, is_active=True)
+    assert _sync_codes(client, kiosk, payload) == {200}
+    edit(app, UserEventAssignment, assignment, role=CTRL)  # a controller runs no booth
+    assert _sync_codes(client, kiosk, payload) == ENDED
+    edit(app, UserEventAssignment, assignment, role=EXPO)
+    edit(app, User, expo.user_id, is_active=False)
+    assert _sync_codes(client, kiosk, payload) == ENDED
+    # the registry still lists it (not revoked: its credential lapsed)
+    assert kiosk_list(client, auth, world)[kiosk.id]["revoked"] is False
+
+
+def test_a_kiosk_of_a_provisioning_code_lives_until_revoked(
+    app: Flask, client: FlaskClient, auth: AuthActions, world: World
+) -> None:
+    gest = world.members[GEST]
+    payload = world.members[PART].qr
+    door, booth = door_kiosk(client, auth, world), booth_kiosk(client, auth, world)
+    edit(app, UserEventAssignment, _assignment(app, gest), is_active=False)
+    edit(app, User, gest.user_id, is_active=False)
+    edit(app, UserEventAssignment, _assignment(app, world.members[EXPO]), is_active=False)
+    for kiosk in (door, booth):
+        assert _sync_codes(client, kiosk, payload) == {200}
+
+
+def test_a_kiosk_is_checked_in_one_query(
+    app: Flask, client: FlaskClient, auth: AuthActions, world: World
+) -> None:
+    from server.kiosk_auth import authenticate_kiosk
+    from tests.server.test_verify import count_queries
+
+    ctrl = world.members[CTRL]
+    r = provision(client, email=ctrl.email, password=TEST_PASSWORD, room_id=str(world.rooms[0]))
+    by_login = _cred(r)
+    by_code = door_kiosk(client, auth, world)
+    for kiosk in (by_login, by_code):
+        token = kiosk.headers["Authorization"].removeprefix("Bearer ")
+        with app.test_request_context(), count_queries(app) as statements:
+            assert str(authenticate_kiosk(token).id) == kiosk.id
+        assert len(statements) == 1, statements
+
+
 def test_only_device_tokens_open_the_sync_endpoints(
     client: FlaskClient, auth: AuthActions, world: World
 ) -> None:

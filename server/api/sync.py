@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from server.errors import APIError, validation_error
 from server.extensions import db
 from server.kiosk_auth import current_kiosk, require_kiosk
 from server.models import ChangeLogEntry, Kiosk, SyncState
+from server.page_cache import PAGES, CachedPage
 from server.scan_upload import store_batch
 from server.validation import json_body, query_int
 from shared.gcpause import gc_paused
@@ -87,31 +89,22 @@ def changes() -> ResponseReturnValue:
         base = latest_seq_of_event(db.session, kiosk.event_id)
         kind, seq, index, last_key, reset = "snapshot", base, 0, None, True
 
-    out: list[dict[str, Any]] = []
     if kind == "snapshot":
-        try:
-            while index < len(SNAPSHOT_ORDER) and len(out) < limit:
-                want = limit - len(out)
-                entity = SNAPSHOT_ORDER[index]
-                records = snapshot_records(db.session, kiosk.event_id, entity, last_key, want)
-                out += [
-                    {"seq": seq, "entity": entity, "key": k, "op": "upsert", "data": r}
-                    for k, r in records
-                ]
-                if len(records) < want:  # this entity is done
-                    index, last_key = index + 1, None
-                else:  # the page is full: go on from the last key next time
-                    last_key = records[-1][0]
-        except ValueError:
-            raise validation_error("cursor", "is not a cursor this server gave") from None
+        key = (kiosk.event_id, seq, index, last_key, limit)
+        page = PAGES.get(key)
+        if page is None:  # the first door of the event to ask builds it
+            page = _snapshot_page(kiosk.event_id, seq, index, last_key, limit)
+            PAGES.put(key, page)
+        index, last_key = page.index, page.last_key
+        changes = orjson.Fragment(page.changes)
         if index >= len(SNAPSHOT_ORDER):
             # the snapshot is complete; changes written since it began come next
             more = latest_seq_of_event(db.session, kiosk.event_id) > seq
             # "0" would mean "start over": an event with no logged change yet says so
             done = str(seq) if seq > 0 else f"s.0.{len(SNAPSHOT_ORDER)}"
-            return _page(kiosk, out, done, has_more=more, reset=reset, snapshot=True)
+            return _page(kiosk, changes, done, has_more=more, reset=reset, snapshot=True)
         cursor = f"s.{seq}.{index}" + (f".{last_key}" if last_key else "")
-        return _page(kiosk, out, cursor, has_more=True, reset=reset, snapshot=True)
+        return _page(kiosk, changes, cursor, has_more=True, reset=reset, snapshot=True)
 
     rows = db.session.execute(
         select(
@@ -132,9 +125,32 @@ def changes() -> ResponseReturnValue:
     return _page(kiosk, out, cursor, has_more=has_more, reset=False, snapshot=False)
 
 
+def _snapshot_page(
+    event_id: uuid.UUID, seq: int, index: int, last_key: str | None, limit: int
+) -> CachedPage:
+    """Up to ``limit`` records of the event's snapshot at ``seq``, from (index, last_key)."""
+    out: list[dict[str, Any]] = []
+    try:
+        while index < len(SNAPSHOT_ORDER) and len(out) < limit:
+            want = limit - len(out)
+            entity = SNAPSHOT_ORDER[index]
+            records = snapshot_records(db.session, event_id, entity, last_key, want)
+            out += [
+                {"seq": seq, "entity": entity, "key": k, "op": "upsert", "data": r}
+                for k, r in records
+            ]
+            if len(records) < want:  # this entity is done
+                index, last_key = index + 1, None
+            else:  # the page is full: go on from the last key next time
+                last_key = records[-1][0]
+    except ValueError:
+        raise validation_error("cursor", "is not a cursor this server gave") from None
+    return CachedPage(orjson.dumps(out), index, last_key)
+
+
 def _page(
     kiosk: Kiosk,
-    out: list[dict[str, Any]],
+    out: list[dict[str, Any]] | orjson.Fragment,
     cursor: str,
     *,
     has_more: bool,

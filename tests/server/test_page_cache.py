@@ -1,0 +1,60 @@
+"""Snapshot pages built once per event and served again to the other doors."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server.models import Room
+from server.page_cache import PAGES, CachedPage, PageCache
+from tests.conftest import AuthActions, Factory, World
+from tests.server.test_sync import door_kiosk, orm, pages
+
+
+def test_a_page_is_kept_for_its_age_and_within_its_bytes() -> None:
+    now = [0.0]
+    cache = PageCache(max_bytes=10, max_age=60, clock=lambda: now[0])
+    event = uuid.uuid4()
+    a, b = (event, 1, 0, None, 100), (event, 1, 1, None, 100)
+    cache.put(a, CachedPage(b"123456", 1, None))
+    assert cache.get(a) == CachedPage(b"123456", 1, None)
+    cache.put(b, CachedPage(b"7890", 2, None))
+    assert len(cache) == 2
+    cache.put((event, 2, 0, None, 100), CachedPage(b"abc", 1, None))  # 13 bytes: a goes
+    assert cache.get(a) is None and cache.get(b) is not None
+    now[0] = 61.0
+    assert cache.get(b) is None  # too old
+    cache.put(a, CachedPage(b"x" * 11, 1, None))  # larger than the whole cache: not kept
+    assert cache.get(a) is None
+
+
+@pytest.fixture
+def world(make: Factory) -> World:
+    return make.world()
+
+
+def test_doors_of_an_event_share_its_snapshot_pages(
+    app: Flask, client: FlaskClient, auth: AuthActions, make: Factory, world: World
+) -> None:
+    for _ in range(6):
+        make.member(world.event_id, "participant")
+    first, second = door_kiosk(client, auth, world), door_kiosk(client, auth, world)
+    hits = PAGES.hits
+    one = pages(client, first, limit=4)
+    assert PAGES.hits == hits  # the first door built every page
+    two = pages(client, second, limit=4)
+    assert PAGES.hits - hits == len(two)  # the second got them all back
+    assert [p["changes"] for p in one] == [p["changes"] for p in two]
+    assert [p["cursor"] for p in one] == [p["cursor"] for p in two]
+
+    # a change moves the snapshot's base: the next door gets fresh pages with it
+    with orm(app) as s:
+        room = s.get(Room, world.rooms[0])
+        assert room is not None
+        room.name = "Salle renommée"
+    third = pages(client, door_kiosk(client, auth, world), limit=4)
+    rooms = {c["data"]["name"] for p in third for c in p["changes"] if c["entity"] == "room"}
+    assert "Salle renommée" in rooms

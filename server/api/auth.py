@@ -64,14 +64,17 @@ def check_login(email: str | None, password: str | None) -> User | None:
     the answer's time does not tell which emails exist.
     """
     attempt = limits.attempt(account=email)
-    user = db.session.scalar(select(User).where(User.email == email))
-    if user is None:
+    found = db.session.execute(
+        select(User.id, User.password_hash, User.is_active).where(User.email == email)
+    ).first()
+    db.session.commit()  # no transaction open while the hash runs (SQLite: no lock held)
+    if found is None:
         check_password_hash(_dummy_hash(), password or "")
         return None
-    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
+    if not check_password_hash(found.password_hash, password or "") or not found.is_active:
         return None
     attempt.succeeded()
-    return user
+    return db.session.get(User, found.id)
 
 
 def _memberships(user_id: int) -> list[tuple[UserEventAssignment, Event]]:
@@ -127,13 +130,14 @@ def register() -> ResponseReturnValue:
     assert username is not None and email is not None and password is not None
     if len(password) < MIN_PASSWORD:
         raise validation_error("password", f"must be at least {MIN_PASSWORD} characters")
+    password_hash = hash_password(password)  # before any transaction: no lock held meanwhile
     _check_unique(username.strip(), email, exclude_id=None)
     user = User(
         username=username.strip(),
         email=email,
         first_name=(first_name or "").strip(),
         last_name=(last_name or "").strip(),
-        password_hash=hash_password(password),
+        password_hash=password_hash,
     )
     db.session.add(user)
     _flush_unique(user.username, email, exclude_id=None)
@@ -309,14 +313,17 @@ def change_password() -> ResponseReturnValue:
     new = get_str(data, "new_password", max_len=MAX_PASSWORD, allow_blank=True)
     assert old is not None and new is not None
     attempt = limits.attempt(account=user.email)
-    if not check_password_hash(user.password_hash, old):
+    current_hash = user.password_hash
+    db.session.commit()  # no transaction open while the hashes run
+    if not check_password_hash(current_hash, old):
         raise validation_error("old_password", "Old password is not correct.")
-    attempt.succeeded()
     if len(new) < MIN_PASSWORD:
         raise validation_error("new_password", f"must be at least {MIN_PASSWORD} characters")
     if new == old:
         raise validation_error("new_password", "must differ from the old password")
-    user.password_hash = hash_password(new)
+    new_hash = hash_password(new)
+    attempt.succeeded()
+    user.password_hash = new_hash
     # every session of the account ends, this one too: the caller gets a new pair
     # (token times have microseconds: the new pair is issued after this instant)
     user.tokens_valid_after = utcnow()

@@ -119,8 +119,10 @@ from server.models import (
     SessionAccess,
     participant_allowed_rooms,
 )
+from server.signing import Signer, load_signer
 from shared.badge import Badge, new_badge_id
 from shared.roles import Role
+from shared.signing import b64
 from shared.timefmt import utcnow
 
 GOAL_FIRST_SYNC = 5.0  # s
@@ -198,6 +200,9 @@ class World:
     door_access: list[int]
     access_rows: int
     allowed_rows: int
+    #: the server's badge signer (the bench shares its instance folder): people hold
+    #: signed badges, as the server issues them
+    signer: Signer | None = None
 
 
 def seed(app: Flask, participants: int, accesses: int, rng: random.Random) -> World:
@@ -327,24 +332,42 @@ def scan_rows(app: Flask, kiosk_id: uuid.UUID) -> tuple[int, int]:
 # badges people scan
 
 
+def _forger() -> Signer:
+    """A signer with a key of its own: what a forger could make."""
+    from flask import Flask
+
+    app = Flask(__name__)
+    app.config["BADGE_SIGNING_KEY"] = b64(secrets.token_bytes(32))
+    return load_signer(app)
+
+
+FORGER = _forger()
+
+
 def payloads(world: World, count: int, rng: random.Random) -> list[str]:
     """What is held up to the door of room 0: mostly paid atelier-goers, then other
-    participants, reissued/never-issued badges, strangers and garbage."""
+    participants, forged badges, strangers and garbage; every badge signed as the
+    server issues it (a forgery is signed by another key)."""
+    assert world.signer is not None
+
+    def badge(user_id: int, badge_id: str, signer: Signer = world.signer) -> str:
+        return signer.sign(Badge(user_id, badge_id)).payload()
+
     out = []
     for _ in range(count):
         roll = rng.random()
         if roll < 0.60 and world.door_access:
             p = world.people[rng.choice(world.door_access)]
-            out.append(Badge(p.user_id, p.badge_id).payload())
+            out.append(badge(p.user_id, p.badge_id))
         elif roll < 0.85:
             p = rng.choice(world.people)
-            out.append(Badge(p.user_id, p.badge_id).payload())
+            out.append(badge(p.user_id, p.badge_id))
         elif roll < 0.92:
             p = rng.choice(world.people)
-            out.append(Badge(p.user_id, new_badge_id(p.user_id)).payload())  # unknown badge
+            out.append(badge(p.user_id, new_badge_id(p.user_id), FORGER))  # forged
         elif roll < 0.97:
             uid = 2_000_000_000 - rng.randrange(1_000_000)  # nobody of this event
-            out.append(Badge(uid, new_badge_id(uid)).payload())
+            out.append(badge(uid, new_badge_id(uid)))
         else:
             out.append(rng.choice(["hello", '{"user_id": "x"}', "https://example.com/qr", "{}"]))
     return out
@@ -1261,7 +1284,7 @@ def provision_kiosk(base_url: str, gestionnaire: str, world: World, folder: Path
         answer = client.provision(code=code)
     store = KioskStore(folder)
     event = answer.get("event") if isinstance(answer.get("event"), dict) else {}
-    store.provision(base_url, answer["device_token"], answer["kiosk"], event)
+    store.provision(base_url, answer["device_token"], answer["kiosk"], event, answer["badge_keys"])
     return store
 
 
@@ -1344,6 +1367,7 @@ def run_bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
     app = create_app()
     build_schema(app)
     world = seed(app, args.participants, args.access, random.Random(args.seed))
+    world.signer = load_signer(app)
     if args.database == "postgresql":
         # autovacuum would have done it after such an import: plan with statistics
         with app.app_context():

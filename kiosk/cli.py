@@ -247,8 +247,14 @@ def provision(
     kiosk = answer["kiosk"]
     event = answer.get("event") if isinstance(answer.get("event"), dict) else {}
     keys = answer.get("badge_keys")
+    seal_key = answer.get("seal_key")
     store.provision(
-        server_url, answer["device_token"], kiosk, event, keys if isinstance(keys, list) else None
+        server_url,
+        answer["device_token"],
+        kiosk,
+        event,
+        keys if isinstance(keys, list) else None,
+        seal_key if isinstance(seal_key, dict) else None,
     )
     place = (
         f"door of {kiosk.get('room_name') or kiosk.get('room_id')}"

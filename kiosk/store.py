@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import uuid
@@ -32,8 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
+from shared import sealing
 from shared.badge import public_ref, redacted_payload
 from shared.gcpause import gc_paused
 from shared.signing import NO_KEYS, Keyring, key_record, public_keys_from_records
@@ -72,6 +76,7 @@ META_KEYS = (
     "revoked",
     "online",
     "badge_keys",
+    "seal_key",
 )
 
 #: entity -> (table, primary key column)
@@ -152,6 +157,25 @@ CREATE INDEX IF NOT EXISTS visits_by_time ON visits (status, scanned_at);
 def _encode(data: object) -> str:
     """A record as compact JSON text (orjson: several times faster than json.dumps)."""
     return orjson.dumps(data).decode()
+
+
+class Sealer:
+    """Seals scanned payloads to the server's key (``shared.sealing``): one X25519
+    key pair per run of the kiosk, its private half never written anywhere."""
+
+    def __init__(self, server_public: bytes) -> None:
+        private = x25519.X25519PrivateKey.generate()
+        self.public = private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        secret = private.exchange(x25519.X25519PublicKey.from_public_bytes(server_public))
+        self._aead = ChaCha20Poly1305(sealing.session_key(secret, self.public, server_public))
+        self.server_public = server_public
+
+    def seal(self, client_id: str, payload: str) -> str:
+        nonce = os.urandom(sealing.NONCE_BYTES)
+        box = self._aead.encrypt(nonce, payload.encode("utf-8"), sealing.aad(client_id))
+        return sealing.pack(self.public, nonce, box)
 
 
 class StoreError(Exception):
@@ -297,6 +321,12 @@ def _key_records_text(records: list[Any]) -> str:
     return _encode([key_record(k) for k in public_keys_from_records(records).values()])
 
 
+def _seal_key_text(record: object) -> str | None:
+    """The server's sealing key record, as JSON, if it is a usable one."""
+    public = sealing.public_key_from_record(record)
+    return _encode(sealing.key_record(public)) if public is not None else None
+
+
 def _page_fields(
     page: Mapping[str, Any] | ChangePage,
 ) -> tuple[list[Any], str, bool, bool, int, str | None, list[Any] | None]:
@@ -348,6 +378,7 @@ class KioskStore:
         #: booth scans handed to a push (by :meth:`pending`): client id -> the notes sent
         self._sent_notes: dict[str, str | None] = {}
         self._keyring: tuple[str | None, Keyring] = (None, NO_KEYS)
+        self._sealer: Sealer | None = None
         conn = self._conn()
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version < SCHEMA_VERSION:
@@ -510,6 +541,19 @@ class KioskStore:
         self._keyring = (raw, keys)
         return keys
 
+    def sealer(self) -> Sealer | None:
+        """What seals scans to the server's key (None: this server sent none)."""
+        raw = self.get_meta("seal_key")
+        try:
+            public = sealing.public_key_from_record(json.loads(raw)) if raw else None
+        except ValueError:
+            public = None
+        if public is None:
+            return None
+        if self._sealer is None or self._sealer.server_public != public:
+            self._sealer = Sealer(public)
+        return self._sealer
+
     def provision(
         self,
         server_url: str,
@@ -517,6 +561,7 @@ class KioskStore:
         kiosk: Mapping[str, Any],
         event: Mapping[str, Any] | None = None,
         badge_keys: list[Any] | None = None,
+        seal_key: Mapping[str, Any] | None = None,
     ) -> None:
         """Store a new credential and place, and the public keys badges are signed
         with; forget the synced data (cursor back to 0).
@@ -544,6 +589,7 @@ class KioskStore:
                 cursor="0",
                 revoked=0,
                 badge_keys=_key_records_text(badge_keys or []),
+                seal_key=_seal_key_text(seal_key),
             )
 
     # -- the change feed ----------------------------------------------------
@@ -628,6 +674,9 @@ class KioskStore:
             self._store_position(conn, cursor, latest_seq, max_seq)
             if keys is not None:
                 self.set_meta(conn, badge_keys=_key_records_text(keys))
+            seal_key = page.get("seal_key") if isinstance(page, Mapping) else None
+            if seal_key is not None:
+                self.set_meta(conn, seal_key=_seal_key_text(seal_key))
         return PageResult(
             n_up + n_del, n_up, n_del, skipped, reset, cursor, has_more, latest_seq, max_seq,
             server_time,
@@ -711,6 +760,9 @@ class KioskStore:
 
     def _insert_outbox(self, conn: sqlite3.Connection, scan: Scan) -> None:
         d = scan.to_dict()
+        sealer = self.sealer()
+        if sealer is not None and not sealing.is_sealed(d["payload"]):
+            d["payload"] = sealer.seal(d["client_id"], d["payload"])
         conn.execute(
             "INSERT INTO outbox (client_id, kind, payload, scanned_at, status, reason,"
             " room_id, session_id, notes, decided_offline, state, attempts, created_at)"

@@ -85,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server import (
         changefeed,  # noqa: F401  (records changes for the kiosks)
         models,  # noqa: F401  (register the tables)
+        sealing,
         signing,
     )
     from server.api import (
@@ -106,6 +107,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for module in blueprints:
         app.register_blueprint(module.bp)
     signing.init_app(app)
+    sealing.init_app(app)
     register_error_handlers(app)
     limits.init_app(app)  # the 429 of too many failed logins; trusted proxies
     register_commands(app)

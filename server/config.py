@@ -50,6 +50,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY") or None,
         "BADGE_SIGNING_KEY": os.environ.get("BADGE_SIGNING_KEY") or None,
         "BADGE_TRUSTED_KEYS": os.environ.get("BADGE_TRUSTED_KEYS") or "",
+        "SCAN_SEALING_KEY": os.environ.get("SCAN_SEALING_KEY") or None,
         "JWT_ACCESS_MINUTES": _int_env("JWT_ACCESS_MINUTES", DEFAULT_ACCESS_MINUTES),
         "JWT_REFRESH_DAYS": _int_env("JWT_REFRESH_DAYS", DEFAULT_REFRESH_DAYS),
         "JWT_TEMP_MINUTES": _int_env("JWT_TEMP_MINUTES", DEFAULT_TEMP_MINUTES),

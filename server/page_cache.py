@@ -53,8 +53,27 @@ class PageCache:
         self._pages: OrderedDict[PageKey, tuple[float, CachedPage]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        #: pages being built, by key: a door asking meanwhile waits for that one
+        self._building: dict[PageKey, threading.Lock] = {}
         self.hits = 0
         self.misses = 0
+
+    def get_or_build(self, key: PageKey, build: Callable[[], CachedPage]) -> CachedPage:
+        """The cached page, else ``build()`` it once: twenty doors asking for the
+        same page at once make one build (per process), the others wait for it."""
+        page = self.get(key)
+        if page is not None:
+            return page
+        with self._lock:
+            lock = self._building.setdefault(key, threading.Lock())
+        with lock:
+            page = self.get(key)  # built while this request waited
+            if page is None:
+                page = build()
+                self.put(key, page)
+        with self._lock:
+            self._building.pop(key, None)
+        return page
 
     def get(self, key: PageKey) -> CachedPage | None:
         with self._lock:

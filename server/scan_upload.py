@@ -31,9 +31,11 @@ from server.changefeed import member_records
 from server.extensions import db
 from server.history import add_accesses, load_history
 from server.models import ExposantScan, Kiosk, RoomAccess
+from server.sealing import CannotOpen, opener
 from server.verification import check_signature
-from shared.badge import Badge, BadgeError, parse_badge
+from shared.badge import MAX_PAYLOAD_CHARS, Badge, BadgeError, parse_badge
 from shared.decision import Place, Verdict, decide
+from shared.sealing import is_sealed
 from shared.sync import (
     Scan,
     ScanBatch,
@@ -148,13 +150,23 @@ def _existing(model: ScanModel, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
 def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResult]:
     """Store the new scans of ``batch`` (not committed); one result per scan, in order."""
     model: ScanModel = RoomAccess if kiosk.mode == "door" else ExposantScan
-    existing = _existing(model, [s.client_id for s in batch.scans])
+    scans = list(batch.scans)  # sealed payloads opened in place
+    existing = _existing(model, [s.client_id for s in scans])
     results: dict[uuid.UUID, ScanResult] = {}
     fresh: list[Scan] = []
     #: booth visits stored before, let in: their visitor's contact goes back again
     again: list[tuple[uuid.UUID, int]] = []
-    for scan in batch.scans:
+    for i, scan in enumerate(scans):
         refusal = _refusal(kiosk, scan, now)
+        if refusal is None and is_sealed(scan.payload):
+            try:
+                scan = replace(scan, payload=opener().open(str(scan.client_id), scan.payload))
+            except CannotOpen as exc:
+                refusal = f"the payload cannot be opened: {exc}"
+            else:
+                if len(scan.payload) > MAX_PAYLOAD_CHARS * 4:
+                    refusal = "the payload is too long"
+                scans[i] = scan
         if refusal is not None:
             results[scan.client_id] = ScanResult(str(scan.client_id), "rejected", refusal)
         elif scan.client_id in existing and existing[scan.client_id].kiosk_id != kiosk.id:
@@ -199,7 +211,7 @@ def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResul
     for client_id, uid in again:
         results[client_id] = replace(results[client_id], visitor=_visitor(contacts.get(uid)))
     _heartbeat(kiosk, batch, now)
-    return [results[s.client_id] for s in batch.scans]
+    return [results[s.client_id] for s in scans]
 
 
 def _visitor(member: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -44,6 +44,7 @@ from typing import Any, Literal
 
 from shared.badge import MAX_PAYLOAD_CHARS
 from shared.decision import PersonFacts, SessionAccessFacts, SessionFacts
+from shared.sealing import MAX_SEALED_CHARS, is_sealed
 from shared.text import has_lone_surrogate, is_ascii_digits, text_problem
 from shared.timefmt import parse_iso
 
@@ -165,7 +166,8 @@ def parse_scan(item: object, where: str) -> Scan:
     payload = item.get("payload")
     if not isinstance(payload, str):
         raise SyncFormatError(f"{where}.payload", "must be a string")
-    if len(payload) > MAX_PAYLOAD_CHARS * 4:
+    limit = MAX_SEALED_CHARS if is_sealed(payload) else MAX_PAYLOAD_CHARS * 4
+    if len(payload) > limit:
         raise SyncFormatError(f"{where}.payload", "is too long")
     if has_lone_surrogate(payload):
         raise SyncFormatError(f"{where}.payload", "must not contain unpaired surrogates")

@@ -2,7 +2,8 @@
 
 An exposant provisions a booth kiosk with their own login (anyone with a booth
 can), reads its whole change feed and uses it for a while: visitors scanned,
-visits synced, notes written. The attacker then has the feed's every byte and
+visits synced, notes written, a visit still waiting to be sent (sealed to the
+server's key). The attacker then has the feed's every byte and
 the kiosk's whole ``kiosk.db``. From every user id and every string in them,
 build every badge that could be built (the seed's two-field form, with every
 id-shaped string; those with every signature-shaped string found), and scan
@@ -107,7 +108,7 @@ def test_nothing_a_booth_kiosk_holds_or_receives_makes_a_badge(
     headers = {"Authorization": f"Bearer {r.json['device_token']}"}
     booth = KioskStore(tmp_path / "booth")
     booth.provision("http://127.0.0.1:9", r.json["device_token"], r.json["kiosk"], None,
-                    r.json["badge_keys"])  # fmt: skip
+                    r.json["badge_keys"], r.json["seal_key"])  # fmt: skip
     cursor = "0"
     while True:
         page = client.get(f"/api/sync/changes?cursor={cursor}&limit=4", headers=headers)
@@ -129,6 +130,9 @@ def test_nothing_a_booth_kiosk_holds_or_receives_makes_a_badge(
     feed.append(answer.json)
     assert booth.ack(answer.json["results"])["accepted"] == 2
     booth.set_note(str(pending[0].client_id), "rappeler")
+    # and one more visitor while the server is away: the scan waits in the outbox
+    verdict, _waiting = record_scan(booth, w.members[Role.PARTICIPANT.value].qr)
+    assert verdict.granted and booth.queue_length() == 2  # it, and the note's update
     booth.close()
 
     strings: set[str] = set()

@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from server import signing
+from server import sealing, signing
 from server.api.auth import MAX_PASSWORD, check_login
 from server.api.exposant_scans import exposant_events
 from server.auth import limits
@@ -195,6 +195,7 @@ def _provisioned(kiosk: Kiosk) -> dict[str, Any]:
         "device_token": token,
         "event": {"id": str(event.id), "name": event.name},
         "badge_keys": signing.signer().key_records(),
+        "seal_key": sealing.opener().key_record(),
     }
 
 

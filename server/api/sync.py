@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
 
-from server import signing
+from server import sealing, signing
 from server.auth.tokens import MAX_USER_ID
 from server.changefeed import (
     SNAPSHOT_ORDER,
@@ -91,10 +91,9 @@ def changes() -> ResponseReturnValue:
 
     if kind == "snapshot":
         key = (kiosk.event_id, seq, index, last_key, limit)
-        page = PAGES.get(key)
-        if page is None:  # the first door of the event to ask builds it
-            page = _snapshot_page(kiosk.event_id, seq, index, last_key, limit)
-            PAGES.put(key, page)
+        page = PAGES.get_or_build(  # the first door of the event to ask builds it
+            key, lambda: _snapshot_page(kiosk.event_id, seq, index, last_key, limit)
+        )
         index, last_key = page.index, page.last_key
         changes = orjson.Fragment(page.changes)
         if index >= len(SNAPSHOT_ORDER):
@@ -173,6 +172,8 @@ def _page(
         "latest_seq": latest_seq_of_event(db.session, kiosk.event_id),
         # the public keys badges are signed with: a kiosk checks badges with these
         "badge_keys": signing.signer().key_records(),
+        # the key a kiosk seals what it scans to, before it writes it
+        "seal_key": sealing.opener().key_record(),
     }
     # pages hold thousands of records: orjson encodes them several times faster
     return current_app.response_class(orjson.dumps(body), mimetype="application/json")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
@@ -58,3 +60,26 @@ def test_doors_of_an_event_share_its_snapshot_pages(
     third = pages(client, door_kiosk(client, auth, world), limit=4)
     rooms = {c["data"]["name"] for p in third for c in p["changes"] if c["entity"] == "room"}
     assert "Salle renommée" in rooms
+
+
+def test_doors_asking_at_once_make_one_build() -> None:
+    cache = PageCache()
+    key = (uuid.uuid4(), 5, 0, None, 100)
+    builds: list[int] = []
+
+    def build() -> CachedPage:
+        builds.append(1)
+        time.sleep(0.2)  # a slow page: the others arrive while it is built
+        return CachedPage(b"[]", 1, None)
+
+    got: list[CachedPage] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(cache.get_or_build(key, build)))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(got) == 8 and len(builds) == 1
+    assert all(g == CachedPage(b"[]", 1, None) for g in got)

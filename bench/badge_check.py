@@ -5,7 +5,7 @@ made from:
 
 - **signature** (what BadgeGate does): the server signs each badge with its
   Ed25519 key; the kiosk holds the public key and checks the signature
-  (``shared.signing.Keyring``, OpenSSL through ``cryptography``);
+  (``shared.signing.Keyring``, libsodium through PyNaCl);
 - **verifier**: the kiosk holds, per member, a salted hash of the badge id and
   hashes the scanned id to compare. A fast hash (SHA-256) is only safe for ids
   too random to brute force (the new 82-bit ids); the 8-character ids issued
@@ -30,6 +30,8 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import nacl.signing
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -64,13 +66,19 @@ def main(argv: list[str] | None = None) -> int:
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
     kid = key_id(public)
-    keyring = Keyring.of([public], ed25519)
-    badge_id = new_badge_id(123456)
-    sig = private.sign(message(123456, badge_id, kid))
-    payload = Badge(123456, badge_id, key_id=kid, signature=sig).payload()
-    scanned = parse_badge(payload)
-    assert isinstance(scanned, Badge)
+    keyring = Keyring.of([public], nacl.signing)
+    # distinct badges: a keyring remembers the badges it checked, a door sees each once
+    scanned_badges = []
+    for n in range(args.checks):
+        badge_id = new_badge_id(100_000 + n)
+        sig = private.sign(message(100_000 + n, badge_id, kid))
+        payload = Badge(100_000 + n, badge_id, key_id=kid, signature=sig).payload()
+        parsed = parse_badge(payload)
+        assert isinstance(parsed, Badge)
+        scanned_badges.append(parsed)
+    scanned = scanned_badges[0]
     assert keyring.check(scanned) is SignatureCheck.VALID
+    unchecked = iter(scanned_badges[1:] + scanned_badges[:1])
 
     salt = os.urandom(16)
     fast = hashlib.sha256(salt + badge_id.encode()).digest()
@@ -84,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return hmac.compare_digest(got, slow)
 
     slow_count = max(20, args.checks // 100)
-    sig_us = median_us(lambda: keyring.check(scanned), args.checks)
+    sig_us = median_us(lambda: keyring.check(next(unchecked)), args.checks - 1)
     fast_us = median_us(fast_check, args.checks)
     slow_us = median_us(slow_check, slow_count)
     verifier_bytes = len(json.dumps({"salt": b64(salt), "verifier": b64(fast)}))

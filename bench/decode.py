@@ -52,11 +52,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import nacl.signing
+
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from bench.common import load_average, mark, percentile, print_table
 from kiosk import decoders
@@ -269,7 +270,7 @@ def decision_facts(samples: list[Sample]) -> tuple[Place, dict[int, PersonFacts]
     return place, people
 
 
-KEYRING = Keyring.of([PUBLIC_KEY], ed25519)
+KEYRING = Keyring.of([PUBLIC_KEY], nacl.signing)
 
 
 def decode_and_decide(

@@ -1477,11 +1477,11 @@ def run_bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
         if not args.no_cli:
             cli = first_sync_cli(server, gestionnaire, world, workdir)
             print(f"    cross-check with the CLI, badgegate-kiosk provision: {cli}")
-        if args.doors:
-            opening(server, gestionnaire, app, world, cpu, workdir, run, args.doors)
         deltas(store, server, token, app, world, args, workdir, run)
         push_scans(store, server, token, app, world, args, cpu, workdir, run)
         decisions(store, server, controller, world, args, run)
+        if args.doors:  # last: its change is not part of the deltas measured above
+            opening(server, gestionnaire, app, world, cpu, workdir, run, args.doors)
     except BenchError as exc:
         log_tail = (workdir / "gunicorn.log").read_text(errors="replace")[-2000:]
         raise BenchError(f"{exc}\n--- gunicorn log (tail) ---\n{log_tail or '(empty)'}") from None

@@ -32,9 +32,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import nacl.signing
 import orjson
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
+from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from shared import sealing
@@ -537,7 +538,7 @@ class KioskStore:
             records = json.loads(raw) if raw else []
         except ValueError:
             records = []
-        keys = Keyring(public_keys_from_records(records), ed25519)
+        keys = Keyring(public_keys_from_records(records), nacl.signing)
         self._keyring = (raw, keys)
         return keys
 

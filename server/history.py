@@ -38,19 +38,37 @@ class History:
     versions: dict[Key, list[tuple[datetime, Record | None]]] = field(default_factory=dict)
     #: (entity, key) -> the record now (None: none), for records the log never saw
     current: dict[Key, Record | None] = field(default_factory=dict)
+    _times: dict[Key, list[datetime]] = field(default_factory=dict, repr=False)
+    _rooms: dict[tuple[int, str], list[Record]] = field(default_factory=dict, repr=False)
+    _session_times: list[datetime] | None = field(default=None, repr=False)
 
     def at(self, entity: str, key: str, when: datetime) -> Record | None:
         """The record as it was at ``when``."""
         found = self.versions.get((entity, key))
         if not found:
             return self.current.get((entity, key))
-        i = bisect.bisect_right([t for t, _d in found], when)
+        times = self._times.get((entity, key))
+        if times is None or len(times) != len(found):
+            times = self._times[(entity, key)] = [t for t, _d in found]
+        i = bisect.bisect_right(times, when)
         return found[i - 1][1] if i else None
 
-    def sessions_at(self, when: datetime) -> list[Record]:
-        keys = {k for (e, k) in (*self.versions, *self.current) if e == "session"}
-        out = [self.at("session", k, when) for k in sorted(keys)]
-        return [r for r in out if r is not None]
+    def sessions_in_room_at(self, room_id: str, when: datetime) -> list[Record]:
+        """The sessions held in ``room_id`` as the schedule was at ``when``. The
+        schedule changes only at its versions' times: it is read once per span
+        between two of them."""
+        if self._session_times is None:
+            self._session_times = sorted(
+                {t for (e, _k), found in self.versions.items() if e == "session" for t, _d in found}
+            )
+        span = bisect.bisect_right(self._session_times, when)
+        cached = self._rooms.get((span, room_id))
+        if cached is None:
+            keys = sorted({k for (e, k) in (*self.versions, *self.current) if e == "session"})
+            records = (self.at("session", k, when) for k in keys)
+            cached = [r for r in records if r is not None and str(r.get("room_id")) == room_id]
+            self._rooms[(span, room_id)] = cached
+        return cached
 
 
 def _versions(event_id: uuid.UUID, entity: str, keys: Iterable[str] | None) -> list[Any]:

@@ -73,7 +73,7 @@ def judge(
             if pin is not None:
                 session = history.at("session", pin, at)
             else:
-                session = pick_session(history.sessions_at(at), room, at)
+                session = pick_session(history.sessions_in_room_at(room, at), room, at)
         picked.append((member, session))
     add_accesses(
         history,

@@ -15,6 +15,7 @@ import binascii
 import secrets
 from dataclasses import dataclass
 
+import nacl.signing
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from flask import Flask, current_app
@@ -69,7 +70,7 @@ def load_signer(app: Flask) -> Signer:
     for part in str(app.config.get("BADGE_TRUSTED_KEYS") or "").split(","):
         if part.strip():
             trusted.append(_decode(part, "each key of BADGE_TRUSTED_KEYS"))
-    return Signer(private, public, key_id(public), Keyring.of(trusted, ed25519))
+    return Signer(private, public, key_id(public), Keyring.of(trusted, nacl.signing))
 
 
 def init_app(app: Flask) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from server.config import from_environment, instance_secret
-from server.extensions import db, migrate
+from server.extensions import begins_read_only, db, migrate
 from server.jsonio import APIRequest, CheckedJSONProvider
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -43,7 +43,9 @@ def _sqlite_begin(conn: Connection) -> None:
     # another connection wrote since: concurrent writers would get 500s.
     # On the driver's connection, as psycopg sends its BEGIN: not a statement
     # of the request (statement counts are the same on both databases).
-    conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+    # Inside ``reads_only()``: a transaction that only reads begins deferred.
+    begin = "BEGIN" if begins_read_only() else "BEGIN IMMEDIATE"
+    conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -15,7 +15,7 @@ from sqlalchemy import Uuid, and_, bindparam, select
 
 from server.auth.permissions import CAN_VERIFY, bearer_token
 from server.errors import APIError
-from server.extensions import db
+from server.extensions import db, reads_only
 from server.models import Event, Kiosk, User, UserEventAssignment
 from shared.roles import Role
 
@@ -106,7 +106,8 @@ _KIOSK_QUERY = (
 def require_kiosk(view: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(view)
     def inner(*args: P.args, **kwargs: P.kwargs) -> R:
-        g.kiosk = authenticate_kiosk(bearer_token())
+        with reads_only():  # on SQLite: no write lock while the request reads
+            g.kiosk = authenticate_kiosk(bearer_token())
         return view(*args, **kwargs)
 
     return inner

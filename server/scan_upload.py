@@ -28,7 +28,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.changefeed import member_records
-from server.extensions import db
+from server.extensions import db, reads_only
 from server.history import add_accesses, load_history
 from server.models import ExposantScan, Kiosk, RoomAccess
 from server.sealing import CannotOpen, opener
@@ -148,12 +148,35 @@ def _existing(model: ScanModel, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
 
 
 def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResult]:
-    """Store the new scans of ``batch`` (not committed); one result per scan, in order."""
+    """Store the new scans of ``batch`` (not committed); one result per scan, in order.
+
+    The scans are judged in a transaction that only reads (on SQLite it holds no
+    write lock: two batches are judged side by side), then the rows are written."""
+    with reads_only():
+        results, rows, notes, scans = _judge_batch(kiosk, batch, now)
+        kiosk_id, mode = kiosk.id, kiosk.mode
+        db.session.commit()  # the reading ends: nothing was written
+    model: ScanModel = RoomAccess if mode == "door" else ExposantScan
+    for row_id, text in notes:  # notes edited on the kiosk after the first upload
+        db.session.execute(update(ExposantScan).where(ExposantScan.id == row_id).values(notes=text))
+    if rows:
+        _insert(model, rows, results)
+    _heartbeat(kiosk_id, batch, now)
+    return [results[s.client_id] for s in scans]
+
+
+def _judge_batch(
+    kiosk: Kiosk, batch: ScanBatch, now: datetime
+) -> tuple[
+    dict[uuid.UUID, ScanResult], list[dict[str, Any]], list[tuple[uuid.UUID, str]], list[Scan]
+]:
+    """Results, rows to insert and notes to update of ``batch``: reads only."""
     model: ScanModel = RoomAccess if kiosk.mode == "door" else ExposantScan
     scans = list(batch.scans)  # sealed payloads opened in place
     existing = _existing(model, [s.client_id for s in scans])
     results: dict[uuid.UUID, ScanResult] = {}
     fresh: list[Scan] = []
+    notes: list[tuple[uuid.UUID, str]] = []
     #: booth visits stored before, let in: their visitor's contact goes back again
     again: list[tuple[uuid.UUID, int]] = []
     for i, scan in enumerate(scans):
@@ -176,7 +199,7 @@ def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResul
         elif scan.client_id in existing:
             row = existing[scan.client_id]
             if isinstance(row, ExposantScan) and scan.notes is not None and row.notes != scan.notes:
-                row.notes = scan.notes  # a note edited on the kiosk after the first upload
+                notes.append((row.id, scan.notes))
             results[scan.client_id] = ScanResult(
                 str(scan.client_id), "duplicate", None, row.server_status, row.server_reason
             )
@@ -206,12 +229,9 @@ def store_batch(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> list[ScanResul
         results[scan.client_id] = ScanResult(
             str(scan.client_id), "accepted", None, verdict.status, verdict.reason.value, visitor
         )
-    if rows:
-        _insert(model, rows, results)
     for client_id, uid in again:
         results[client_id] = replace(results[client_id], visitor=_visitor(contacts.get(uid)))
-    _heartbeat(kiosk, batch, now)
-    return [results[s.client_id] for s in scans]
+    return results, rows, notes, scans
 
 
 def _visitor(member: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -288,11 +308,11 @@ def _insert(
             results[cid] = replace(results[cid], result="duplicate")
 
 
-def _heartbeat(kiosk: Kiosk, batch: ScanBatch, now: datetime) -> None:
+def _heartbeat(kiosk_id: uuid.UUID, batch: ScanBatch, now: datetime) -> None:
     values: dict[str, Any] = {"last_seen_at": now, "queue_length": batch.queue_length}
     if batch.clock_offset_ms is not None:
         values["clock_offset_ms"] = batch.clock_offset_ms
     seq = cursor_seq(batch.cursor) if batch.cursor is not None else None
     if seq is not None:
         values["last_cursor_seq"] = seq
-    db.session.execute(update(Kiosk).where(Kiosk.id == kiosk.id).values(**values))
+    db.session.execute(update(Kiosk).where(Kiosk.id == kiosk_id).values(**values))

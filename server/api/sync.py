@@ -157,10 +157,14 @@ def _page(
     snapshot: bool,
 ) -> dict[str, Any]:
     now = utcnow()
+    kiosk_id, latest = kiosk.id, latest_seq_of_event(db.session, kiosk.event_id)
+    # the page was read in a transaction that only read (``require_kiosk``): end it
+    # before writing, so that on SQLite the reading held no write lock
+    db.session.commit()
     values: dict[str, Any] = {"last_seen_at": now}
     if cursor.isdigit():
         values["last_cursor_seq"] = int(cursor)
-    db.session.execute(update(Kiosk).where(Kiosk.id == kiosk.id).values(**values))
+    db.session.execute(update(Kiosk).where(Kiosk.id == kiosk_id).values(**values))
     db.session.commit()
     body = {
         "changes": out,
@@ -169,7 +173,7 @@ def _page(
         "server_time": iso(now),
         "reset": reset,
         "snapshot": snapshot,
-        "latest_seq": latest_seq_of_event(db.session, kiosk.event_id),
+        "latest_seq": latest,
         # the public keys badges are signed with: a kiosk checks badges with these
         "badge_keys": signing.signer().key_records(),
         # the key a kiosk seals what it scans to, before it writes it

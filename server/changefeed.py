@@ -32,13 +32,16 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    literal,
     or_,
     select,
     text,
     union,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, UOWTransaction, aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from server.auth.tokens import MAX_USER_ID
 from server.models import (
@@ -253,10 +256,31 @@ def access_key(participant_id: uuid.UUID | str, session_id: uuid.UUID | str) -> 
     return f"{participant_id}:{session_id}"
 
 
+class uuid_text_sql(FunctionElement[str]):
+    """A UUID column as the wire's dashed lower-case text, made by the database:
+    PostgreSQL casts its uuid; SQLite stores 32 hex digits and splices in the dashes."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(uuid_text_sql)
+def _uuid_text_default(element: uuid_text_sql, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return compiler.process(cast(column, String), **kw)  # type: ignore[no-any-return]
+
+
+@compiles(uuid_text_sql, "sqlite")
+def _uuid_text_sqlite(element: uuid_text_sql, compiler: Any, **kw: Any) -> str:
+    col = compiler.process(element.clauses, **kw)
+    parts = [(1, 8), (9, 4), (13, 4), (17, 4), (21, 12)]
+    return "lower(" + " || '-' || ".join(f"substr({col}, {a}, {n})" for a, n in parts) + ")"
+
+
 # A participant's allowed rooms as one "a,b" text: a subquery per member row
 # (best for a few members: verification) ...
 _ALLOWED_LIST = (
-    select(func.aggregate_strings(cast(participant_allowed_rooms.c.room_id, String), ","))
+    select(func.aggregate_strings(uuid_text_sql(participant_allowed_rooms.c.room_id), ","))
     .where(participant_allowed_rooms.c.participant_id == Participant.id)
     .correlate(Participant)
     .scalar_subquery()
@@ -270,7 +294,7 @@ def _allowed_rooms(event_id: Any, users: Callable[[Any], Any]) -> Any:
     return (
         select(
             par.c.participant_id,
-            func.aggregate_strings(cast(par.c.room_id, String), ",").label("room_ids"),
+            func.aggregate_strings(uuid_text_sql(par.c.room_id), ",").label("room_ids"),
         )
         .join(owner, owner.id == par.c.participant_id)
         .where(owner.event_id == event_id, users(owner.user_id))
@@ -279,9 +303,12 @@ def _allowed_rooms(event_id: Any, users: Callable[[Any], Any]) -> Any:
     )
 
 
-def _member_query(event_id: Any, users: Callable[[Any], Any], *, many: bool = False) -> Any:
+def _member_query(
+    event_id: Any, users: Callable[[Any], Any], *, many: bool = False, for_kiosk: bool = False
+) -> Any:
     """The member rows of an event among the users that ``users(column)`` selects
-    (``many``: thousands of them, see :func:`_allowed_rooms`).
+    (``many``: thousands of them, see :func:`_allowed_rooms`; ``for_kiosk``: without
+    the email and badge id, so without reading the profiles at all).
 
     The condition also bounds the joined profile and membership rows, so the
     planner reads each table by index for just those users (PostgreSQL would
@@ -299,24 +326,24 @@ def _member_query(event_id: Any, users: Callable[[Any], Any], *, many: bool = Fa
         users(Participant.user_id),
     ]
     allowed = _allowed_rooms(event_id, users) if many else None
+    stmt = select(
+        User.id,
+        User.first_name,
+        User.last_name,
+        User.username,
+        literal(None) if for_kiosk else User.email,
+        User.is_active,
+        literal(None) if for_kiosk else UserProfile.badge_id,
+        UserEventAssignment.role,
+        UserEventAssignment.is_active,
+        uuid_text_sql(Participant.id),  # dashed text from the database: no work per row
+        Participant.organisation,
+        allowed.c.room_ids if allowed is not None else _ALLOWED_LIST,
+    ).select_from(User)
+    if not for_kiosk:
+        stmt = stmt.outerjoin(UserProfile, and_(*on_profile))
     stmt = (
-        select(
-            User.id,
-            User.first_name,
-            User.last_name,
-            User.username,
-            User.email,
-            User.is_active,
-            UserProfile.badge_id,
-            UserEventAssignment.role,
-            UserEventAssignment.is_active,
-            cast(Participant.id, String),  # text from the database: no UUID object per row
-            Participant.organisation,
-            allowed.c.room_ids if allowed is not None else _ALLOWED_LIST,
-        )
-        .select_from(User)
-        .outerjoin(UserProfile, and_(*on_profile))
-        .outerjoin(UserEventAssignment, and_(*on_uea))
+        stmt.outerjoin(UserEventAssignment, and_(*on_uea))
         .outerjoin(Participant, and_(*on_part))
         .where(users(User.id))
     )
@@ -338,11 +365,12 @@ _MEMBERS_BY_ID_ARRAY = _member_query(
     bindparam("event_id", type_=Uuid()),
     lambda col: col == any_(bindparam("user_ids", type_=postgresql.ARRAY(BigInteger))),
 )
-# an event's members whose ids lie in [first, last] (snapshot pages)
+# an event's members whose ids lie in [first, last], as kiosks get them (snapshot pages)
 _MEMBERS_IN_RANGE = _member_query(
     bindparam("event_id", type_=Uuid()),
     lambda col: col.between(bindparam("first"), bindparam("last")),
     many=True,
+    for_kiosk=True,
 ).where(or_(UserEventAssignment.id.is_not(None), Participant.id.is_not(None)))
 
 
@@ -359,22 +387,11 @@ _NTH_MEMBERSHIP = {
 }
 
 
-def uuid_text(value: object) -> str:
-    """A UUID as the wire's dashed text, from what the database gives: a UUID
-    object (PostgreSQL), 32 hex digits (SQLite) or dashed text already."""
-    if isinstance(value, str):
-        if len(value) == 32:
-            v = value.lower()
-            return f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}"
-        return value.lower()
-    return str(value)
-
-
 def _room_ids(joined: str | None) -> list[str]:
-    """``"a,b"`` as aggregated by the database (hex or dashed UUIDs), sorted."""
+    """``"a,b"`` as aggregated by the database (dashed UUIDs), sorted."""
     if not joined:
         return []
-    return sorted(uuid_text(part) for part in joined.split(","))
+    return sorted(joined.split(","))
 
 
 #: what the server's member records hold that no kiosk receives: a badge id is
@@ -414,7 +431,7 @@ def _member_records(rows: list[Any], *, for_kiosk: bool = False) -> list[Record]
             "organisation": org or "",
             "is_active": active,
             "role": role if role_active else None,
-            "participant_id": uuid_text(pid) if pid else None,
+            "participant_id": pid or None,
             "allowed_room_ids": _room_ids(rooms) if rooms and pid else [],
         }
         if not for_kiosk:
@@ -646,8 +663,8 @@ def snapshot_records(
     if entity == "session_access":
         stmt = (
             select(
-                cast(SessionAccess.participant_id, String),
-                cast(SessionAccess.session_id, String),
+                uuid_text_sql(SessionAccess.participant_id),
+                uuid_text_sql(SessionAccess.session_id),
                 SessionAccess.payment_status,
                 SessionAccess.has_access,
             )
@@ -668,7 +685,7 @@ def snapshot_records(
             )
         out = []
         for raw_p, raw_s, st, ha in session.connection().execute(stmt).all():
-            p_text, s_text = uuid_text(raw_p), uuid_text(raw_s)
+            p_text, s_text = raw_p, raw_s  # dashed text from the database
             record = {
                 "participant_id": p_text,
                 "session_id": s_text,

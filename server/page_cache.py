@@ -57,6 +57,7 @@ class PageCache:
         self._building: dict[PageKey, threading.Lock] = {}
         self.hits = 0
         self.misses = 0
+        self.builds = 0
 
     def get_or_build(self, key: PageKey, build: Callable[[], CachedPage]) -> CachedPage:
         """The cached page, else ``build()`` it once: twenty doors asking for the
@@ -70,6 +71,7 @@ class PageCache:
             page = self.get(key)  # built while this request waited
             if page is None:
                 page = build()
+                self.builds += 1
                 self.put(key, page)
         with self._lock:
             self._building.pop(key, None)
@@ -86,6 +88,20 @@ class PageCache:
             self._pages.move_to_end(key)
             self.hits += 1
             return found[1]
+
+    def wanted(self, key: PageKey) -> bool:
+        """Neither kept (young enough) nor being built."""
+        with self._lock:
+            found = self._pages.get(key)
+            fresh = found is not None and self.clock() - found[0] <= self.max_age
+            return not fresh and key not in self._building
+
+    def ready(self, key: PageKey) -> bool:
+        """Kept, young enough, and not being built again."""
+        with self._lock:
+            found = self._pages.get(key)
+            fresh = found is not None and self.clock() - found[0] <= self.max_age
+            return fresh and key not in self._building
 
     def put(self, key: PageKey, page: CachedPage) -> None:
         if len(page.changes) > self.max_bytes:

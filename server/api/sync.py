@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from typing import Any
 
@@ -20,7 +22,7 @@ from server.changefeed import (
     snapshot_records,
 )
 from server.errors import APIError, validation_error
-from server.extensions import db
+from server.extensions import db, reads_only
 from server.kiosk_auth import current_kiosk, require_kiosk
 from server.models import ChangeLogEntry, Kiosk, SyncState
 from server.page_cache import PAGES, CachedPage
@@ -32,6 +34,7 @@ from shared.text import is_ascii_digits
 from shared.timefmt import iso, utcnow
 
 bp = Blueprint("sync", __name__)
+log = logging.getLogger(__name__)
 
 MAX_LIMIT = 5000
 
@@ -102,6 +105,7 @@ def changes() -> ResponseReturnValue:
             # "0" would mean "start over": an event with no logged change yet says so
             done = str(seq) if seq > 0 else f"s.0.{len(SNAPSHOT_ORDER)}"
             return _page(kiosk, changes, done, has_more=more, reset=reset, snapshot=True)
+        _build_ahead(kiosk.event_id, seq, index, last_key, limit)
         cursor = f"s.{seq}.{index}" + (f".{last_key}" if last_key else "")
         return _page(kiosk, changes, cursor, has_more=True, reset=reset, snapshot=True)
 
@@ -122,6 +126,32 @@ def changes() -> ResponseReturnValue:
     out = [_change(*row) for row in rows]
     cursor = str(rows[-1][0]) if rows else str(seq)
     return _page(kiosk, out, cursor, has_more=has_more, reset=False, snapshot=False)
+
+
+def _build_ahead(
+    event_id: uuid.UUID, seq: int, index: int, last_key: str | None, limit: int
+) -> None:
+    """Build the page after this one while this one travels: the kiosk asks for it
+    as soon as it has read this one's cursor, and finds it built (or being built).
+    The page builds are a snapshot's critical path; the kiosk decodes and applies
+    meanwhile, in its own process."""
+    key = (event_id, seq, index, last_key, limit)
+    if not PAGES.wanted(key):
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def build() -> None:
+        with app.app_context(), reads_only():
+            try:
+                PAGES.get_or_build(
+                    key, lambda: _snapshot_page(event_id, seq, index, last_key, limit)
+                )
+            except Exception:  # the kiosk's own request builds it, and says why
+                log.debug("building a snapshot page ahead failed", exc_info=True)
+            finally:
+                db.session.remove()
+
+    threading.Thread(target=build, name="badgegate-snapshot-ahead", daemon=True).start()
 
 
 def _snapshot_page(

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from server.api.sync import _parse_cursor
 from server.models import Room
 from server.page_cache import PAGES, CachedPage, PageCache
 from tests.conftest import AuthActions, Factory, World
@@ -44,11 +45,11 @@ def test_doors_of_an_event_share_its_snapshot_pages(
     for _ in range(6):
         make.member(world.event_id, "participant")
     first, second = door_kiosk(client, auth, world), door_kiosk(client, auth, world)
-    hits = PAGES.hits
     one = pages(client, first, limit=4)
-    assert PAGES.hits == hits  # the first door built every page
+    builds, hits = PAGES.builds, PAGES.hits
     two = pages(client, second, limit=4)
-    assert PAGES.hits - hits == len(two)  # the second got them all back
+    assert PAGES.builds == builds  # the first door's sync built every page ...
+    assert PAGES.hits - hits == len(two)  # ... and the second got them all back
     assert [p["changes"] for p in one] == [p["changes"] for p in two]
     assert [p["cursor"] for p in one] == [p["cursor"] for p in two]
 
@@ -60,6 +61,30 @@ def test_doors_of_an_event_share_its_snapshot_pages(
     third = pages(client, door_kiosk(client, auth, world), limit=4)
     rooms = {c["data"]["name"] for p in third for c in p["changes"] if c["entity"] == "room"}
     assert "Salle renommée" in rooms
+
+
+def test_the_next_page_is_built_while_a_page_travels(
+    client: FlaskClient, auth: AuthActions, make: Factory, world: World
+) -> None:
+    for _ in range(6):
+        make.member(world.event_id, "participant")
+    kiosk = door_kiosk(client, auth, world)
+    first = client.get("/api/sync/changes?cursor=0&limit=4", headers=kiosk.headers).json
+    assert first["has_more"]
+    # the page the kiosk asks for next is built, or being built, before it asks
+    kind, seq, index, last_key = _parse_cursor(first["cursor"])
+    assert kind == "snapshot"
+    key = (world.event_id, seq, index, last_key, 4)
+    deadline = time.monotonic() + 10
+    while PAGES.wanted(key) or PAGES.get(key) is None:
+        assert time.monotonic() < deadline, "the next page was not built ahead"
+        time.sleep(0.01)
+    builds = PAGES.builds
+    second = client.get(
+        f"/api/sync/changes?cursor={first['cursor']}&limit=4", headers=kiosk.headers
+    )
+    assert second.status_code == 200
+    assert PAGES.builds in (builds, builds + 1)  # its own build is the page after it
 
 
 def test_doors_asking_at_once_make_one_build() -> None:

@@ -277,7 +277,14 @@ def _rows(entity: str, items: list[tuple[str, dict[str, Any]]]) -> list[tuple[An
     enc = _encode
     if entity == "member":  # never keep a badge id or an email, whatever the server sent
         return [
-            (_member_key(k), enc({f: v for f, v in d.items() if f not in _MEMBER_SECRETS}))
+            (
+                _member_key(k),
+                enc(
+                    {f: v for f, v in d.items() if f not in _MEMBER_SECRETS}
+                    if not _MEMBER_SECRETS.isdisjoint(d)
+                    else d
+                ),
+            )
             for k, d in items
         ]
     if entity == "session":

@@ -314,3 +314,15 @@ def test_text_pages_that_are_not_json(store: KioskStore) -> None:
         with pytest.raises(PageError):
             store.apply_page(bad)
     assert store.cursor == "0"
+
+
+def test_a_member_is_stored_without_badge_id_or_email_whatever_the_server_sends(
+    store: KioskStore,
+) -> None:
+    """A server of an older version sent them: the store never keeps a badge's secret."""
+    provision(store, fill=False)
+    secret = {**member_data(world.PAID), "badge_id": "USER-2-SECRETSECRETSECR", "email": "a@b.c"}
+    store.apply_page(page([change(1, "member", str(world.PAID), secret)], "c1"))
+    kept = store.member(world.PAID)
+    assert kept is not None and "badge_id" not in kept and "email" not in kept
+    assert kept["name"] == secret["name"]

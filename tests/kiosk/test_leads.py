@@ -167,6 +167,33 @@ def test_an_older_store_gets_the_visits_table(tmp_path: Path) -> None:
         assert len(store.leads()) == 1
 
 
+def test_a_store_of_schema_2_loses_its_badge_secrets_on_opening(tmp_path: Path) -> None:
+    """Schema 2 kept every member's badge id and email, and every visit's badge."""
+    with KioskStore(tmp_path) as store:
+        provision(store, mode="booth")
+        _verdict, scan = record_scan(store, qr(world.PAID), NOW)
+        conn = store._conn()
+        conn.execute("DROP TABLE members")
+        conn.execute("CREATE TABLE members (user_id INTEGER PRIMARY KEY, badge_id TEXT, data TEXT)")
+        conn.execute(
+            "INSERT INTO members VALUES (2, 'USER-2-SECRETSECRETSECR',"
+            ' \'{"user_id": 2, "badge_id": "USER-2-SECRETSECRETSECR", "email": "a@b.c"}\')'
+        )
+        conn.execute(
+            "UPDATE visits SET badge_id = 'USER-2-SECRETSECRETSECR', payload = ?",
+            (qr(world.PAID),),
+        )
+        conn.execute("PRAGMA user_version = 2")
+    with KioskStore(tmp_path) as store:
+        assert store.count("member") == 0 and store.cursor == "0"  # a new snapshot comes
+        (visit,) = store.leads()
+        assert visit["client_id"] == str(scan.client_id) and visit["badge_id"] == "USER-2"
+        payload = store._conn().execute("SELECT payload FROM visits").fetchone()[0]
+        assert json.loads(payload) == {"user_id": world.PAID}
+        columns = [r[1] for r in store._conn().execute("PRAGMA table_info(members)")]
+        assert columns == ["user_id", "data"]
+
+
 def test_the_kiosk_workbook(make_store: MakeStore, tmp_path: Path) -> None:
     store = make_store(mode="booth")
     record_scan(store, qr(world.PAID), NOW, notes="démo")

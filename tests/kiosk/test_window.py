@@ -284,12 +284,15 @@ def test_a_note_typed_in_the_booth_window_is_kept_for_the_visit(
         # at a person's pace (about 6 keys a second): OpenCV hands the window loop
         # one key per wait, so a burst of keys within one loop turn keeps only the
         # last (under load, "n" then "S" sent together lost the "n")
-        pace = ["--delay", "150"]
+        # (and the focus given again before each burst: a window mapped again by the
+        # paint watch on a busy machine gets it back, but keys sent meanwhile go nowhere)
+        pace = ["--delay", "300"]
         typing = [["key", "n"], ["key", "shift+s"], ["type", *pace, "tand b4"]]
         typing.append(["key", *pace, "BackSpace", "5"])  # a typo, erased and retyped
         for keys in [*typing, ["key", "Return"]]:
+            subprocess.run(xdo, check=True, timeout=10, env=env)
             subprocess.run([XDOTOOL, *keys], check=True, timeout=20, env=env)
-            time.sleep(0.15)
+            time.sleep(0.5)
         _out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:

@@ -386,7 +386,7 @@ class KioskStore:
         #: booth scans handed to a push (by :meth:`pending`): client id -> the notes sent
         self._sent_notes: dict[str, str | None] = {}
         self._keyring: tuple[str | None, Keyring] = (None, NO_KEYS)
-        self._sealer: Sealer | None = None
+        self._sealer: tuple[str | None, Sealer | None] = (None, None)
         conn = self._conn()
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version < SCHEMA_VERSION:
@@ -552,15 +552,16 @@ class KioskStore:
     def sealer(self) -> Sealer | None:
         """What seals scans to the server's key (None: this server sent none)."""
         raw = self.get_meta("seal_key")
+        cached_raw, cached = self._sealer
+        if raw == cached_raw:
+            return cached
         try:
             public = sealing.public_key_from_record(json.loads(raw)) if raw else None
         except ValueError:
             public = None
-        if public is None:
-            return None
-        if self._sealer is None or self._sealer.server_public != public:
-            self._sealer = Sealer(public)
-        return self._sealer
+        sealer = Sealer(public) if public is not None else None
+        self._sealer = (raw, sealer)
+        return sealer
 
     def provision(
         self,

@@ -240,7 +240,8 @@ def room_record(r: Room) -> Record:
     return {"id": str(r.id), "name": r.name, "is_active": r.is_active}
 
 
-def session_record(s: EventSession) -> Record:
+def session_record(s: EventSession | Any) -> Record:
+    """A session as kiosks hold it, from the model or from a row of its columns."""
     return {
         "id": str(s.id),
         "room_id": str(s.room_id),

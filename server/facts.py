@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Uuid, bindparam, select
 
-from server.changefeed import member_records
+from server.changefeed import member_records, session_record
 from server.extensions import db
 from server.models import EventSession, RevokedBadge, SessionAccess
 from server.models.types import UTCDateTime
@@ -24,7 +24,6 @@ from server.serializers import money
 from shared.badge import Badge
 from shared.decision import PersonFacts, SessionFacts
 from shared.sync import person_facts_from_member, pick_session, session_facts_from_record
-from shared.timefmt import iso
 
 
 @dataclass
@@ -86,20 +85,8 @@ _RUNNING = select(
 def running_session(room_id: uuid.UUID, at: datetime) -> SessionFacts | None:
     """The session held in the room at ``at``, picked as a kiosk picks it
     (``shared.sync.pick_session``): one indexed query."""
-    records = [
-        {
-            "id": str(sid),
-            "room_id": str(rid),
-            "title": title,
-            "start_time": iso(start),
-            "end_time": iso(end),
-            "is_paid": is_paid,
-            "price": money(price),
-        }
-        for sid, rid, title, start, end, is_paid, price in db.session.connection().execute(
-            _RUNNING, {"room_id": room_id, "at": at}
-        )
-    ]
+    rows = db.session.connection().execute(_RUNNING, {"room_id": room_id, "at": at})
+    records = [session_record(row) for row in rows]
     picked = pick_session(records, str(room_id), at)
     return session_facts_from_record(picked) if picked is not None else None
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from server.changefeed import access_key, member_records, session_record
+from server.changefeed import access_key, access_record, member_records, session_record
 from server.extensions import db
 from server.models import ChangeLogEntry, EventSession, RevokedBadge, SessionAccess
 
@@ -133,9 +133,5 @@ def add_accesses(history: History, event_id: uuid.UUID, pairs: Iterable[tuple[st
             SessionAccess.session_id.in_({uuid.UUID(s) for _p, s in chunk}),
         )
         for sa in db.session.scalars(stmt):
-            history.current[("session_access", access_key(sa.participant_id, sa.session_id))] = {
-                "participant_id": str(sa.participant_id),
-                "session_id": str(sa.session_id),
-                "payment_status": sa.payment_status,
-                "has_access": sa.has_access,
-            }
+            key = access_key(sa.participant_id, sa.session_id)
+            history.current[("session_access", key)] = access_record(sa)

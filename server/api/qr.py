@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from server.auth.permissions import CAN_VERIFY, IS_GESTIONNAIRE, current_identity, require_auth
+from server.auth.tokens import MAX_USER_ID
 from server.badges import ensure_profile, reissue_badge
 from server.errors import APIError, validation_error
 from server.extensions import db
@@ -100,7 +101,7 @@ def generate() -> ResponseReturnValue:
     reissue = data.get("reissue", False)
     if not isinstance(reissue, bool):
         raise validation_error("reissue", "must be true or false")
-    if user_id > 2**31 - 1:
+    if user_id > MAX_USER_ID:
         raise APIError(404, "User not found in this event")
     member = db.session.execute(
         select(User)

@@ -53,3 +53,27 @@ def test_works_as_a_decorator() -> None:
         return gc.isenabled()
 
     assert inside() is False and gc.isenabled()
+
+
+def test_pauses_overlapping_in_two_threads_keep_collection_off_until_both_end() -> None:
+    """A kiosk decodes the next page in one thread while it applies this one in
+    another: the decode ending first must not switch collection on under the apply."""
+    import threading
+
+    gc.enable()
+    first_in, first_out, seen = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with gc_paused():
+            first_in.set()
+            first_out.wait(5)
+
+    t = threading.Thread(target=first)
+    t.start()
+    first_in.wait(5)
+    with gc_paused():  # begins while the other is under way (collection already off)
+        first_out.set()
+        t.join(5)  # the other one ends first
+        seen.append(gc.isenabled())
+    assert seen == [False]
+    assert gc.isenabled()

@@ -154,6 +154,7 @@ def _build_ahead(
     threading.Thread(target=build, name="badgegate-snapshot-ahead", daemon=True).start()
 
 
+@gc_paused()  # also when built ahead, in a thread of its own
 def _snapshot_page(
     event_id: uuid.UUID, seq: int, index: int, last_key: str | None, limit: int
 ) -> CachedPage:

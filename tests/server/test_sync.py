@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from server.badges import reissue_badge
-from server.changefeed import member_records
+from server.changefeed import kiosk_data, member_records
 from server.extensions import db
 from server.models import (
     ChangeLogEntry,
@@ -643,6 +643,39 @@ def test_member_records_are_the_same_asked_one_by_one_or_many_at_once(
     assert {r["user_id"] for r in together} == set(asked) - {stranger.id, 0, -5}
     rooms = {r["user_id"]: r["allowed_room_ids"] for r in together}
     assert rooms[people[2].user_id] == sorted(str(r) for r in world.rooms[:2])
+
+
+@pytest.mark.parametrize("limit", [1, 3, 1000])
+def test_snapshot_member_records_are_the_servers_without_their_secrets(
+    app: Flask, make: Factory, client: FlaskClient, auth: AuthActions, world: World, limit: int
+) -> None:
+    """Snapshot pages read members their own way (narrow range scans merged in
+    Python): every record is what the server's member query gives, minus the
+    badge id and email, also where the event's members are sparse among the
+    users (another event's people in between) and for odd members."""
+    other = make.world()
+    people = [
+        make.member(world.event_id, PART, allowed_rooms=world.rooms[: i % 3]) for i in range(4)
+    ]
+    strangers = [make.member(other.event_id, PART) for _ in range(30)]  # ids between
+    people += [make.member(world.event_id, CTRL, active=False)]  # assignment off: no role
+    nameless = make.user(first_name="", last_name="")  # the username stands in
+    people += [make.member(world.event_id, EXPO, user=nameless, allowed_rooms=world.rooms[1:])]
+    people += [make.member(world.event_id, PART, user=make.user(active=False))]
+    both = make.user()  # a member of both events
+    make.member(other.event_id, PART, user=both)
+    people += [make.member(world.event_id, CTRL, user=both)]
+    got = pages(client, door_kiosk(client, auth, world), "0", limit=limit)
+    snap = [c["data"] for p in got for c in p["changes"] if c["entity"] == "member"]
+    ids = [m.user_id for m in [*world.members.values(), *people]]
+    with app.app_context():
+        server = member_records(db.session, world.event_id, ids + [s.user_id for s in strangers])
+    assert snap == sorted((kiosk_data("member", r) for r in server), key=lambda r: r["user_id"])
+    assert sorted(r["user_id"] for r in snap) == sorted(ids)
+    by_id = {r["user_id"]: r for r in snap}
+    assert by_id[nameless.id]["name"] == nameless.username
+    assert by_id[people[4].user_id]["role"] is None
+    assert by_id[people[1].user_id]["allowed_room_ids"] == [str(world.rooms[0])]
 
 
 # ---------------------------------------------------------------------------

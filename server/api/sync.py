@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -178,6 +179,10 @@ def _snapshot_page(
     return CachedPage(orjson.dumps(out), index, last_key)
 
 
+#: how stale a kiosk's last contact may be written (fleet health shows seconds)
+HEARTBEAT_EVERY = timedelta(seconds=1)
+
+
 def _page(
     kiosk: Kiosk,
     out: list[dict[str, Any]] | orjson.Fragment,
@@ -189,14 +194,19 @@ def _page(
 ) -> dict[str, Any]:
     now = utcnow()
     kiosk_id, latest = kiosk.id, latest_seq_of_event(db.session, kiosk.event_id)
+    seen, seq = kiosk.last_seen_at, kiosk.last_cursor_seq
     # the page was read in a transaction that only read (``require_kiosk``): end it
     # before writing, so that on SQLite the reading held no write lock
     db.session.commit()
-    values: dict[str, Any] = {"last_seen_at": now}
-    if cursor.isdigit():
+    values: dict[str, Any] = {}
+    if cursor.isdigit() and int(cursor) != seq:
         values["last_cursor_seq"] = int(cursor)
-    db.session.execute(update(Kiosk).where(Kiosk.id == kiosk_id).values(**values))
-    db.session.commit()
+    # the heartbeat, at most once a second: a snapshot's pages come every few
+    # tens of milliseconds, and each write is a commit (on SQLite, the one lock)
+    if values or seen is None or now - seen >= HEARTBEAT_EVERY:
+        values["last_seen_at"] = now
+        db.session.execute(update(Kiosk).where(Kiosk.id == kiosk_id).values(**values))
+        db.session.commit()
     body = {
         "changes": out,
         "cursor": cursor,

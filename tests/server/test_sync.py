@@ -1162,6 +1162,39 @@ def test_kiosk_registry_shows_heartbeat_and_cursor_lag(
     assert kiosk_list(client, auth, world)[kiosk.id]["cursor_lag"] == 0
 
 
+def test_a_kiosk_pulling_page_after_page_writes_its_heartbeat_once_a_second(
+    app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+    client: FlaskClient,
+    auth: AuthActions,
+    world: World,
+) -> None:
+    import server.api.sync as sync_api
+
+    kiosk = door_kiosk(client, auth, world)
+    t0 = utcnow()
+    monkeypatch.setattr(sync_api, "utcnow", lambda: t0)
+    _state, cursor = pull_all(client, kiosk, limit=2)  # several pages: one write
+    (k,) = kiosk_list(client, auth, world).values()
+    assert k["last_seen_at"] == iso(t0) and k["cursor"] == int(cursor)
+
+    monkeypatch.setattr(sync_api, "utcnow", lambda: t0 + timedelta(milliseconds=900))
+    pages(client, kiosk, cursor)
+    assert kiosk_list(client, auth, world)[kiosk.id]["last_seen_at"] == iso(t0)
+    # a new cursor is written at once, with the time
+    edit(app, Room, world.rooms[0], name="Renamed")
+    _state, later = pull_all(client, kiosk)
+    k = kiosk_list(client, auth, world)[kiosk.id]
+    assert int(later) > int(cursor) and k["cursor"] == int(later)
+    assert k["last_seen_at"] == iso(t0 + timedelta(milliseconds=900))
+
+    monkeypatch.setattr(sync_api, "utcnow", lambda: t0 + timedelta(seconds=2))
+    pages(client, kiosk, later)
+    assert kiosk_list(client, auth, world)[kiosk.id]["last_seen_at"] == iso(
+        t0 + timedelta(seconds=2)
+    )
+
+
 def test_organizers_see_discrepancies_and_count_each_scan_once(
     app: Flask, make: Factory, client: FlaskClient, auth: AuthActions, world: World
 ) -> None:

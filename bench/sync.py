@@ -91,6 +91,7 @@ from flask import Flask
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select
 
+import server.api.sync as sync_api
 from bench.common import (
     BenchError,
     RecordingSession,
@@ -110,7 +111,7 @@ from kiosk.sync import Syncer, SyncSummary
 from server import create_app
 from server.api.auth import hash_password
 from server.auth import tokens
-from server.changefeed import access_key, members_of_event
+from server.changefeed import access_key
 from server.extensions import db
 from server.models import (
     Event,
@@ -120,6 +121,7 @@ from server.models import (
     SessionAccess,
     participant_allowed_rooms,
 )
+from server.page_cache import PAGES
 from server.signing import Signer, load_signer
 from shared.badge import Badge, new_badge_id
 from shared.roles import Role
@@ -1156,14 +1158,12 @@ def _profiled(fn: Callable[[], Any]) -> tuple[cProfile.Profile, float]:
     return prof, time.perf_counter() - t0
 
 
-def profile_server_pages(
-    app: Flask, token: str, cursor: str, label: str, event_id: uuid.UUID | None = None
-) -> None:
+def profile_server_pages(app: Flask, token: str, cursor: str, label: str) -> None:
     """GET /api/sync/changes from ``cursor`` to the end, in-process, under cProfile.
 
     Only the requests are profiled and timed (the pages are decoded outside).
-    With ``event_id``, the member snapshot's id list (the union of the event's
-    assignments and participants) is also timed on its own.
+    Pages are built in the request (not ahead, in a thread cProfile does not see)
+    and the page cache is emptied first, so the profile shows every build.
     """
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
@@ -1172,7 +1172,11 @@ def profile_server_pages(
     prof = cProfile.Profile()
     with app.app_context():
         engine = db.engine
-    with sql.on(engine):
+    PAGES.clear()
+    built_ahead = sync_api._build_ahead
+    sync_api._build_ahead = lambda *_args: None  # type: ignore[assignment]
+    with sql.on(engine), contextlib.ExitStack() as restore:
+        restore.callback(setattr, sync_api, "_build_ahead", built_ahead)
         for _ in range(100_000):
             t0 = time.perf_counter()
             prof.enable()
@@ -1188,38 +1192,21 @@ def profile_server_pages(
             if not page["has_more"]:
                 break
     wall = sum(pages)
-    union_ms, n_ids = math.nan, 0
-    if event_id is not None:
-        with app.app_context():
-            ids = members_of_event(event_id)
-            stmt = select(func.count()).select_from(ids)
-            best = math.inf
-            for _ in range(3):
-                t0 = time.perf_counter()
-                n_ids = db.session.scalar(stmt)
-                best = min(best, time.perf_counter() - t0)
-            union_ms = best * 1000
-            db.session.remove()
     print()
     print(
         f"[profile] server, {label}: {len(pages)} pages in-process (Flask test client), "
         f"{wall:.2f} s under cProfile; per page median {statistics.median(pages) * 1000:.0f} ms"
     )
-    if event_id is not None:
-        print(
-            f"    the member id list alone (members_of_event: UNION of assignments and "
-            f"participants, {n_ids} ids), counted: {union_ms:.0f} ms; the member query "
-            "builds it again for every page (LIST SUBQUERY in the plan below)"
-        )
     print_table(
         ["server function (cumulative)", "s"],
         cumulative(
             prof,
             [
                 "server/api/sync.py:changes",
+                "server/api/sync.py:_snapshot_page",
                 "server/changefeed.py:snapshot_records",
-                "server/changefeed.py:_member_records",
-                "server/changefeed.py:_room_ids",
+                "server/changefeed.py:_snapshot_members",
+                "server/changefeed.py:dashed",
                 "server/api/sync.py:_change",
                 "server/api/sync.py:_page",
                 "server/changefeed.py:latest_seq_of_event",
@@ -1508,7 +1495,7 @@ def run_bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
         gc.collect()
         gc.freeze()
     if "a" in wanted:
-        profile_server_pages(app, token, "0", "the whole snapshot (cursor 0)", world.event_id)
+        profile_server_pages(app, token, "0", "the whole snapshot (cursor 0)")
         profile_kiosk_apply(run.first_pages, workdir / "kiosk-profile", store)
     if "b" in wanted and run.delta_cursor is not None:
         profile_server_pages(app, token, run.delta_cursor, "the last delta")

@@ -33,14 +33,16 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    literal,
     or_,
     select,
     text,
+    tuple_,
     union,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session, UOWTransaction, aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from server.auth.tokens import MAX_USER_ID
@@ -279,6 +281,7 @@ def _uuid_text_sqlite(element: uuid_text_sql, compiler: Any, **kw: Any) -> str:
 
 
 # A participant's allowed rooms as one "a,b" text: a subquery per member row
+# (best for a few members: verification) ...
 _ALLOWED_LIST = (
     select(func.aggregate_strings(uuid_text_sql(participant_allowed_rooms.c.room_id), ","))
     .where(participant_allowed_rooms.c.participant_id == Participant.id)
@@ -287,8 +290,28 @@ _ALLOWED_LIST = (
 )
 
 
-def _member_query(event_id: Any, users: Callable[[Any], Any]) -> Any:
-    """The member rows of an event among the users that ``users(column)`` selects.
+def _allowed_rooms(event_id: Any, users: Callable[[Any], Any]) -> Any:
+    """... or for all the selected users at once, in one grouped read joined to the
+    member rows (a snapshot page of 5000 members: a quarter less database time)."""
+    par, owner = participant_allowed_rooms, aliased(Participant)
+    return (
+        select(
+            par.c.participant_id,
+            func.aggregate_strings(uuid_text_sql(par.c.room_id), ",").label("room_ids"),
+        )
+        .join(owner, owner.id == par.c.participant_id)
+        .where(owner.event_id == event_id, users(owner.user_id))
+        .group_by(par.c.participant_id)
+        .subquery("allowed")
+    )
+
+
+def _member_query(
+    event_id: Any, users: Callable[[Any], Any], *, many: bool = False, for_kiosk: bool = False
+) -> Any:
+    """The member rows of an event among the users that ``users(column)`` selects
+    (``many``: thousands of them, see :func:`_allowed_rooms`; ``for_kiosk``: without
+    the email and badge id, so without reading the profiles at all).
 
     The condition also bounds the joined profile and membership rows, so the
     planner reads each table by index for just those users (PostgreSQL would
@@ -305,27 +328,31 @@ def _member_query(event_id: Any, users: Callable[[Any], Any]) -> Any:
         Participant.event_id == event_id,
         users(Participant.user_id),
     ]
-    return (
-        select(
-            User.id,
-            User.first_name,
-            User.last_name,
-            User.username,
-            User.email,
-            User.is_active,
-            UserProfile.badge_id,
-            UserEventAssignment.role,
-            UserEventAssignment.is_active,
-            uuid_text_sql(Participant.id),  # dashed text from the database: no work per row
-            Participant.organisation,
-            _ALLOWED_LIST,
-        )
-        .select_from(User)
-        .outerjoin(UserProfile, and_(*on_profile))
-        .outerjoin(UserEventAssignment, and_(*on_uea))
+    allowed = _allowed_rooms(event_id, users) if many else None
+    stmt = select(
+        User.id,
+        User.first_name,
+        User.last_name,
+        User.username,
+        literal(None) if for_kiosk else User.email,
+        User.is_active,
+        literal(None) if for_kiosk else UserProfile.badge_id,
+        UserEventAssignment.role,
+        UserEventAssignment.is_active,
+        uuid_text_sql(Participant.id),  # dashed text from the database: no work per row
+        Participant.organisation,
+        allowed.c.room_ids if allowed is not None else _ALLOWED_LIST,
+    ).select_from(User)
+    if not for_kiosk:
+        stmt = stmt.outerjoin(UserProfile, and_(*on_profile))
+    stmt = (
+        stmt.outerjoin(UserEventAssignment, and_(*on_uea))
         .outerjoin(Participant, and_(*on_part))
         .where(users(User.id))
     )
+    if allowed is not None:
+        stmt = stmt.outerjoin(allowed, allowed.c.participant_id == Participant.id)
+    return stmt
 
 
 # Built once (hot path of every verification): requests only bind parameters.
@@ -341,6 +368,15 @@ _MEMBERS_BY_ID_ARRAY = _member_query(
     bindparam("event_id", type_=Uuid()),
     lambda col: col == any_(bindparam("user_ids", type_=postgresql.ARRAY(BigInteger))),
 )
+# an event's members whose ids lie in [first, last], as kiosks get them (snapshot pages)
+_MEMBERS_IN_RANGE = _member_query(
+    bindparam("event_id", type_=Uuid()),
+    lambda col: col.between(bindparam("first"), bindparam("last")),
+    many=True,
+    for_kiosk=True,
+).where(or_(UserEventAssignment.id.is_not(None), Participant.id.is_not(None)))
+
+
 # the (n+1)-th member id after ``start`` in one membership table, or none
 _NTH_MEMBERSHIP = {
     model: select(model.user_id)
@@ -382,9 +418,10 @@ def dashed(text: str) -> str:
     return text
 
 
-# A snapshot page of members is read as four narrow range scans, merged here:
-# SQLite answers them in a third of the time of the one joined member query
-# (5000 members: ~20 ms against ~60 ms), and nothing is joined per member row.
+# On SQLite a snapshot page of members is read as four narrow range scans,
+# merged here, UUIDs dashed in Python: a page of 5000 members in about two thirds
+# of the time of the joined member query (where SQLite probes three indexes per
+# row and dashes UUIDs with substr). PostgreSQL joins faster than it would merge.
 _EVENT = bindparam("event_id", type_=Uuid())
 _FIRST, _LAST = bindparam("first"), bindparam("last")
 _PAGE_ASSIGNMENTS = select(
@@ -410,7 +447,8 @@ def _snapshot_members(
 ) -> list[tuple[str, Record]]:
     """Up to ``limit`` member records of the event with user ids after ``start``,
     as kiosks receive them: what :func:`kiosk_data` leaves of the records
-    :func:`_member_records` builds from the joined member query."""
+    :func:`_member_records` builds from the joined member query (on
+    PostgreSQL, that query itself)."""
     # The page is the id range (start, last]: ``last`` is the limit-th id after
     # ``start`` in the membership table where it comes first (one index-only
     # probe per table), so neither table has more than ``limit`` ids in range.
@@ -424,6 +462,11 @@ def _snapshot_members(
     known = [b for b in bounds if b is not None]
     last = min(known) if known else MAX_USER_ID
     params = {"event_id": event_id, "first": start + 1, "last": last}
+    if conn.dialect.name == "postgresql":
+        # PostgreSQL joins the member rows faster than four reads merged here
+        rows = conn.execute(_MEMBERS_IN_RANGE, params).all()
+        recs = sorted(_member_records(rows, for_kiosk=True), key=lambda r: r["user_id"])
+        return [(str(r["user_id"]), r) for r in recs[:limit]]
     roles = {
         uid: role if active else None
         for uid, role, active in conn.execute(_PAGE_ASSIGNMENTS, params).all()
@@ -488,8 +531,8 @@ def kiosk_data(entity: str, data: Record | None) -> Record | None:
     return {k: v for k, v in data.items() if k not in SERVER_ONLY_MEMBER_FIELDS}
 
 
-def _member_records(rows: list[Any]) -> list[Record]:
-    """Member records as the server holds them (kiosks get them through :func:`kiosk_data`)."""
+def _member_records(rows: list[Any], *, for_kiosk: bool = False) -> list[Record]:
+    """Member records; ``for_kiosk`` leaves out :data:`SERVER_ONLY_MEMBER_FIELDS`."""
     out = []
     for (
         uid,
@@ -515,9 +558,10 @@ def _member_records(rows: list[Any]) -> list[Record]:
             "role": role if role_active else None,
             "participant_id": pid or None,
             "allowed_room_ids": _room_ids(rooms) if rooms and pid else [],
-            "email": email,
-            "badge_id": badge_id,
         }
+        if not for_kiosk:
+            record["email"] = email
+            record["badge_id"] = badge_id
         out.append(record)
     return out
 
@@ -754,11 +798,10 @@ def snapshot_records(
         if after is not None:
             pid, _, sid = after.partition(":")
             p, s = uuid.UUID(pid), uuid.UUID(sid)
+            # a row value: the index range starts there (an OR of the two cases is
+            # a filter, and every page would scan every access before it again)
             stmt = stmt.where(
-                or_(
-                    SessionAccess.session_id > s,
-                    and_(SessionAccess.session_id == s, SessionAccess.participant_id > p),
-                )
+                tuple_(SessionAccess.session_id, SessionAccess.participant_id) > tuple_(s, p)
             )
         out = []
         for raw_p, raw_s, st, ha in session.connection().execute(stmt).all():

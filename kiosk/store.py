@@ -272,21 +272,25 @@ def _member_key(key: str) -> int:
 _MEMBER_SECRETS = frozenset({"badge_id", "email"})
 
 
+def _member_rows(items: list[tuple[str, dict[str, Any]]]) -> list[tuple[int, str]]:
+    """(user id, record text) of member upserts: the key in canonical decimal,
+    the record never with a badge id or an email, whatever the server sent.
+    One loop with its names bound locally: the first sync writes 100,000 of them."""
+    dumps, secrets, out = orjson.dumps, _MEMBER_SECRETS, []
+    append = out.append
+    key = _member_key
+    for k, d in items:
+        if not secrets.isdisjoint(d):
+            d = {f: v for f, v in d.items() if f not in secrets}
+        append((key(k), dumps(d).decode()))
+    return out
+
+
 def _rows(entity: str, items: list[tuple[str, dict[str, Any]]]) -> list[tuple[Any, ...]]:
     """The parameters of the upserts of one entity (column order of :data:`_UPSERT`)."""
     enc = _encode
-    if entity == "member":  # never keep a badge id or an email, whatever the server sent
-        return [
-            (
-                _member_key(k),
-                enc(
-                    {f: v for f, v in d.items() if f not in _MEMBER_SECRETS}
-                    if not _MEMBER_SECRETS.isdisjoint(d)
-                    else d
-                ),
-            )
-            for k, d in items
-        ]
+    if entity == "member":
+        return _member_rows(items)  # type: ignore[return-value]
     if entity == "session":
         return [
             (

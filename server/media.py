@@ -9,7 +9,7 @@ answer 206 with the part asked for (a PDF viewer reads a large file in parts).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, send_file
+from flask import Blueprint, Response, has_request_context, request, send_file
 
 from server.errors import not_found
 from server.storage import (
@@ -57,6 +57,17 @@ def serve_stored(storage: Storage, name: str, *, download_name: str | None = Non
     )
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}, immutable"
     return response
+
+
+def file_url(name: str | None, storage: Storage | None = None) -> str | None:
+    """The URL an API answer gives for a stored file: absolute, as the seed shows
+    (``http://host/media/<name>``), when asked within a request; None for no file."""
+    if not name:
+        return None
+    url = (storage or get_storage()).url(name)
+    if url.startswith(("http://", "https://")) or not has_request_context():
+        return url
+    return request.host_url.rstrip("/") + "/" + url.lstrip("/")
 
 
 @bp.get("/media/<path:name>")

@@ -173,6 +173,37 @@ def test_spending_a_token_deletes_the_accounts_other_tokens(app: Flask, make: Fa
         assert hashes != [] and "f" * 64 not in hashes
 
 
+def test_of_two_requests_racing_with_one_token_one_wins(
+    app: Flask, make: Factory, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another request spends the token between this one's check and its update."""
+    if backend == "sqlite":
+        pytest.skip("SQLite serializes writers: the second request waits for the first")
+    from server.auth import reset as reset_module
+
+    user = make.user()
+    token = _token_for(app, user.id)
+    real_find = reset_module._find
+
+    def find_then_lose_the_race(*args: object, **kwargs: object) -> object:
+        found = real_find(*args, **kwargs)  # type: ignore[arg-type]
+        with db.engine.begin() as other:  # the other request, committed meanwhile
+            other.execute(
+                PasswordResetToken.__table__.update()
+                .where(PasswordResetToken.user_id == user.id)
+                .values(used_at=utcnow())
+            )
+        return found
+
+    monkeypatch.setattr(reset_module, "_find", find_then_lose_the_race)
+    with app.app_context():
+        fields = _refusal(lambda: reset_password(db.session, token, NEW_PASSWORD))
+        assert fields == {"token": INVALID_TOKEN}
+        db.session.rollback()
+        row = db.session.get(User, user.id)
+        assert row is not None and check_password_hash(row.password_hash, TEST_PASSWORD)
+
+
 def test_an_inactive_account_cannot_reset(app: Flask, make: Factory) -> None:
     user = make.user(active=False)
     token = _token_for(app, user.id)

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from server import create_app
+from server.media import file_url
 from server.storage import (
     CHUNK_SIZE,
     FileTooLarge,
@@ -239,3 +240,16 @@ def test_storage_open_is_a_binary_file(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path)
     name = storage.save(io.BytesIO(b"abc"), "webp")
     assert _read_all(storage.open(name)) == b"abc"
+
+
+def test_file_urls_are_absolute_in_a_request(media_app: Flask) -> None:
+    name = _store(media_app, b"x", "pdf")
+    with media_app.test_request_context("/api/events/", base_url="https://badges.example.org"):
+        assert file_url(name) == f"https://badges.example.org/media/{name}"
+        assert file_url(None) is None and file_url("") is None
+    with media_app.app_context():
+        assert file_url(name) == f"/media/{name}"
+    media_app.config["MEDIA_URL"] = "https://cdn.example.org/files/"
+    with media_app.app_context():
+        cdn = LocalStorage(Path("/nowhere"), media_app.config["MEDIA_URL"])
+        assert file_url(name, cdn) == f"https://cdn.example.org/files/{name}"

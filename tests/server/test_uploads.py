@@ -393,3 +393,16 @@ def test_sizes_read_as_people_write_them() -> None:
 def test_only_file_fields_are_known(app: Flask) -> None:
     with pytest.raises(ValueError, match="not a file field"):
         store_upload("avatar", upload(make_image("PNG"), None, None))
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_what_is_appended_to_an_image_is_dropped(app: Flask, fmt: str) -> None:
+    """An image that is also a ZIP or a page (bytes after its end) comes out an image only."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("x.html", "<script>alert(1)</script>")
+    polyglot = make_image(fmt) + b"<html><script>alert(1)</script></html>" + archive.getvalue()
+    stored = store_upload("logo", upload(polyglot, None, None))
+    cleaned = stored_bytes(app, stored)
+    assert b"<script>" not in cleaned and b"PK\x03\x04" not in cleaned
+    assert not zipfile.is_zipfile(io.BytesIO(cleaned))

@@ -249,7 +249,7 @@ def clean_image(field: str, fh: IO[bytes], *, max_pixels: int) -> CleanImage:
     """400 naming ``field`` unless ``fh`` is a whole PNG, JPEG or WebP image of at
     most ``max_pixels``; else the image re-encoded without metadata."""
     image = _open_image(field, fh, max_pixels)
-    image_format = image.format or ""
+    image_format = _format_of(field, image)
     try:
         image.verify()  # checksums, structure (PNG's CRCs)
         image = _open_image(field, fh, max_pixels)  # verify() leaves it unusable
@@ -360,7 +360,15 @@ def store_upload(
     return StoredFile(field, name, storage.url(name), content_type, storage.size(name))
 
 
+def _format_of(field: str, image: Image.Image) -> str:
+    """Pillow's format name, among the three accepted (a camera's MPO is a JPEG)."""
+    image_format = "JPEG" if image.format == "MPO" else (image.format or "")
+    if image_format not in _IMAGE_FORMATS:
+        raise validation_error(field, NOT_AN_IMAGE)
+    return image_format
+
+
 def _sniff_image_format(field: str, fh: IO[bytes], max_pixels: int) -> str:
     image = _open_image(field, fh, max_pixels)
     fh.seek(0)
-    return image.format or ""
+    return _format_of(field, image)

@@ -21,6 +21,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, delete, select, update
@@ -31,6 +32,9 @@ from server.extensions import db
 from server.models.types import UTCDateTime
 from server.models.users import User
 from shared.timefmt import utcnow
+
+if TYPE_CHECKING:
+    from server.mail import Sent
 
 #: random bytes in a token (its text is about 43 URL-safe characters)
 TOKEN_BYTES = 32
@@ -163,6 +167,23 @@ def reset_password(
     )
     session.flush()
     return user
+
+
+def start_reset(session: Session, email: str) -> tuple[User, str] | None:
+    """For ``POST /api/auth/password-reset/``: a token for the active account with
+    this email, or None (the answer must not tell which emails exist)."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.is_active:
+        return None
+    return user, create_reset_token(session, user)
+
+
+def mail_reset(user: User, token: str) -> Sent:
+    """Mail ``token`` to ``user`` (SMTP, or the instance folder without it)."""
+    from server.mail import send_mail
+
+    subject, body = reset_mail(user, token)
+    return send_mail(user.email, subject, body)
 
 
 def reset_link(token: str) -> str:

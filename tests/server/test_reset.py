@@ -4,6 +4,8 @@ spending one sets the password and ends every session of the account."""
 from __future__ import annotations
 
 from datetime import timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 from flask import Flask
@@ -15,8 +17,10 @@ from server.auth.reset import (
     INVALID_TOKEN,
     PasswordResetToken,
     create_reset_token,
+    mail_reset,
     reset_mail,
     reset_password,
+    start_reset,
     verify_reset_token,
 )
 from server.errors import APIError
@@ -260,3 +264,37 @@ def test_the_mail_carries_the_link(app: Flask, make: Factory) -> None:
         app.config["PASSWORD_RESET_URL"] = "https://badges.example.org/reset?token={token}"
         _subject, body = reset_mail(row, "TOKEN123")
         assert "https://badges.example.org/reset?token=TOKEN123" in body
+
+
+def test_from_the_email_to_a_new_password_through_the_mail(app: Flask, make: Factory) -> None:
+    """What the endpoints will do: a token for the email, mailed (here to the
+    instance folder: no SMTP_HOST), read back from the mail and spent."""
+    app.config["SMTP_HOST"] = None
+    app.config["PASSWORD_RESET_URL"] = "https://badges.example.org/reset/{token}"
+    user = make.user(email="amina@example.com")
+    with app.app_context():
+        assert start_reset(db.session, "nobody@example.com") is None
+        started = start_reset(db.session, "  Amina@Example.com ")
+        assert started is not None
+        found, token = started
+        db.session.commit()
+        sent = mail_reset(found, token)
+    assert sent.via == "file" and sent.path is not None
+    message = message_from_bytes(sent.path.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage) and message["To"] == "amina@example.com"
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    text = part.get_content()
+    link = next(line.strip() for line in text.splitlines() if "/reset/" in line)
+    mailed_token = link.rsplit("/", 1)[1]
+    assert mailed_token == token
+    with app.app_context():
+        assert reset_password(db.session, mailed_token, NEW_PASSWORD).id == user.id
+        db.session.commit()
+
+
+def test_no_token_for_an_inactive_account(app: Flask, make: Factory) -> None:
+    make.user(email="gone@example.com", active=False)
+    with app.app_context():
+        assert start_reset(db.session, "gone@example.com") is None
+        assert db.session.scalars(select(PasswordResetToken)).all() == []

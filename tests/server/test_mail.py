@@ -133,6 +133,7 @@ def test_mail_is_delivered_over_smtp_with_login(
         SMTP_USER="mailer",
         SMTP_PASSWORD="s3cret",
     )
+    files_before = sorted((Path(app.instance_path) / "mail").glob("*.eml"))
     with app.app_context():
         sent = send_mail(
             "amina@example.com", "Réinitialisez votre mot de passe", "Bonjour Amina,\nle lien."
@@ -148,9 +149,7 @@ def test_mail_is_delivered_over_smtp_with_login(
     assert body is not None
     assert body.get_content().replace("\r\n", "\n") == "Bonjour Amina,\nle lien.\n"
     assert message["Message-ID"].endswith("@badges.example.org>")
-    assert not (Path(app.instance_path) / "mail").exists() or not any(
-        (Path(app.instance_path) / "mail").glob("*.eml")
-    )
+    assert sorted((Path(app.instance_path) / "mail").glob("*.eml")) == files_before
 
 
 def test_a_wrong_smtp_password_is_a_mail_error(

@@ -85,10 +85,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             event.listen(engine, "begin", _sqlite_begin)
 
     from server import (
+        actionlog,  # noqa: F401  (registers its table)
         changefeed,  # noqa: F401  (records changes for the kiosks)
+        media,
         models,  # noqa: F401  (register the tables)
         sealing,
         signing,
+        storage,
     )
     from server.api import (
         auth,
@@ -102,6 +105,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sync,
     )
     from server.auth import limits
+    from server.auth import reset as _reset  # noqa: F401  (registers its table)
     from server.cli import register_commands
     from server.errors import register_error_handlers
 
@@ -111,6 +115,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     signing.init_app(app)
     sealing.init_app(app)
     register_error_handlers(app)
+    storage.init_app(app)  # uploaded files, served at /media/
+    app.register_blueprint(media.bp)
     limits.init_app(app)  # the 429 of too many failed logins; trusted proxies
     register_commands(app)
     return app

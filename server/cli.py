@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask
 from flask.cli import FlaskGroup
@@ -32,8 +34,14 @@ def register_commands(app: Flask) -> None:
     @click.option("--first-name", default="")
     @click.option("--last-name", default="")
     @click.option("--username", default=None, help="defaults to the email's local part")
+    @click.option("--admin", is_flag=True, help="a platform admin (may create events)")
     def create_user_command(
-        email: str, password: str, first_name: str, last_name: str, username: str | None
+        email: str,
+        password: str,
+        first_name: str,
+        last_name: str,
+        username: str | None,
+        admin: bool,
     ) -> None:
         """Create a user account with a badge."""
         from server.api.auth import MIN_PASSWORD, hash_password
@@ -55,12 +63,46 @@ def register_commands(app: Flask) -> None:
             first_name=first_name,
             last_name=last_name,
             password_hash=hash_password(password),
+            is_admin=admin,
         )
         db.session.add(user)
         db.session.flush()
         profile = ensure_profile(user)
         db.session.commit()
-        click.echo(f"created user {user.id} <{email}> with badge {profile.badge_id}")
+        kind = "platform admin" if admin else "user"
+        click.echo(f"created {kind} {user.id} <{email}> with badge {profile.badge_id}")
+
+    @app.cli.command("reset-everything")
+    @click.option("--yes", is_flag=True, help="do not ask for confirmation")
+    @click.option("--include-admins", is_flag=True, help="delete platform admins' accounts too")
+    def reset_everything_command(yes: bool, include_admins: bool) -> None:
+        """Delete all data: events, accounts (platform admins kept), kiosks, scans, files."""
+        from server.storage import get_storage
+        from server.wipe import delete_all_data, delete_stored_files
+
+        where = db.engine.url.render_as_string(hide_password=True)
+        if not yes:
+            if not _stdin_is_terminal():
+                raise click.ClickException(
+                    "not deleting anything: there is no terminal to confirm on (pass --yes)"
+                )
+            kept = "" if include_admins else " (platform admins kept)"
+            click.confirm(f"Delete ALL data in {where}{kept}?", abort=True)
+        counts = delete_all_data(db.session, keep_admins=not include_admins)
+        db.session.commit()
+        files = delete_stored_files(get_storage())
+        for table, n in sorted(counts.items()):
+            click.echo(f"{table:<28} {n:>8} deleted")
+        click.echo(f"{'stored files':<28} {files:>8} deleted")
+        click.echo(f"All data deleted from {where}.")
+
+
+def _stdin_is_terminal() -> bool:
+    """A person can answer a question (not a pipe, a file or nothing at all)."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _create_app() -> Flask:

@@ -17,6 +17,13 @@ DEFAULT_TEMP_MINUTES = 10
 DEFAULT_AUTH_LIMIT_PER_ACCOUNT = 50
 DEFAULT_AUTH_LIMIT_PER_ADDRESS = 20
 DEFAULT_AUTH_LIMIT_WINDOW_SECONDS = 900
+#: uploads (server/uploads.py): the seed's 10 MB for a PDF
+DEFAULT_UPLOAD_MAX_PDF_BYTES = 10 * 1024 * 1024
+DEFAULT_UPLOAD_MAX_IMAGE_BYTES = 5 * 1024 * 1024
+#: pixels an uploaded image may have (a 4 bytes a pixel image of this size is 160 MB decoded)
+DEFAULT_UPLOAD_MAX_IMAGE_PIXELS = 40_000_000
+#: password reset tokens (server/auth/reset.py)
+DEFAULT_PASSWORD_RESET_MINUTES = 60
 
 
 def normalize_database_url(url: str) -> str:
@@ -66,10 +73,45 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # how many reverse proxies append to X-Forwarded-For (0: trust none)
         "TRUSTED_PROXIES": _int_env("BADGEGATE_TRUSTED_PROXIES", 0, minimum=0),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        **_files_and_mail_from_environment(),
         "PAGE_SIZE": 50,
         "MAX_PAGE_SIZE": 500,
         "JSON_SORT_KEYS": False,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    }
+
+
+def _files_and_mail_from_environment() -> dict[str, Any]:
+    """Stored files, upload limits, outgoing mail (SMTP) and password resets."""
+    security = (os.environ.get("SMTP_SECURITY") or "starttls").strip().lower()
+    if security not in ("starttls", "ssl", "none"):
+        raise RuntimeError(f"SMTP_SECURITY must be starttls, ssl or none, got {security!r}")
+    default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
+    return {
+        # None: <instance>/media (server/storage.py)
+        "MEDIA_ROOT": os.environ.get("MEDIA_ROOT") or None,
+        "MEDIA_URL": os.environ.get("MEDIA_URL") or "/media/",
+        "UPLOAD_MAX_PDF_BYTES": _int_env("UPLOAD_MAX_PDF_BYTES", DEFAULT_UPLOAD_MAX_PDF_BYTES),
+        "UPLOAD_MAX_IMAGE_BYTES": _int_env(
+            "UPLOAD_MAX_IMAGE_BYTES", DEFAULT_UPLOAD_MAX_IMAGE_BYTES
+        ),
+        "UPLOAD_MAX_IMAGE_PIXELS": _int_env(
+            "UPLOAD_MAX_IMAGE_PIXELS", DEFAULT_UPLOAD_MAX_IMAGE_PIXELS
+        ),
+        # no SMTP_HOST: mails are written to <instance>/mail/ (server/mail.py)
+        "SMTP_HOST": os.environ.get("SMTP_HOST") or None,
+        "SMTP_PORT": _int_env("SMTP_PORT", default_port),
+        "SMTP_USER": os.environ.get("SMTP_USER") or None,
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD") or None,
+        "SMTP_SECURITY": security,
+        "SMTP_TIMEOUT": _int_env("SMTP_TIMEOUT", 10),
+        "SMTP_CA_FILE": os.environ.get("SMTP_CA_FILE") or None,
+        "MAIL_FROM": os.environ.get("MAIL_FROM") or "BadgeGate <noreply@localhost>",
+        "PASSWORD_RESET_MINUTES": _int_env(
+            "PASSWORD_RESET_MINUTES", DEFAULT_PASSWORD_RESET_MINUTES
+        ),
+        # the link mailed for a reset, "{token}" replaced; none: the token alone
+        "PASSWORD_RESET_URL": os.environ.get("PASSWORD_RESET_URL") or None,
     }
 
 

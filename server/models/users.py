@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -24,6 +24,8 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     is_active: Mapped[bool] = mapped_column(default=True)
     is_staff: Mapped[bool] = mapped_column(default=False)
+    #: a platform admin: may create events (and becomes their gestionnaire)
+    is_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
     date_joined: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: tokens issued before this instant are refused (set by a password change)
     tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -1,0 +1,75 @@
+"""``GET /media/<name>``: a stored file, with its content type, ``nosniff`` and ranges.
+
+Only names the storage gives out are served (``<uuid hex>.<pdf|png|jpg|webp>``):
+anything else, ``..``, a slash, a backslash, an encoded dot or NUL, is a 404
+before the disk is touched. Stored files never change (a new upload is a new
+name), so they carry a long cache lifetime and an ETag; ``Range`` requests
+answer 206 with the part asked for (a PDF viewer reads a large file in parts).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, has_request_context, request, send_file
+
+from server.errors import not_found
+from server.storage import (
+    LocalStorage,
+    Storage,
+    StorageError,
+    content_type_for,
+    get_storage,
+    is_valid_name,
+)
+
+bp = Blueprint("media", __name__)
+
+#: a year: names are never reused
+MAX_AGE = 365 * 24 * 3600
+
+
+def serve_stored(storage: Storage, name: str, *, download_name: str | None = None) -> Response:
+    """A response that serves ``name`` from ``storage`` (404 when it is not there)."""
+    if not is_valid_name(name):
+        raise not_found("File")
+    mimetype = content_type_for(name)
+    try:
+        if isinstance(storage, LocalStorage):
+            path = storage.path(name)
+            if not path.is_file():
+                raise not_found("File")
+            response = send_file(
+                path, mimetype=mimetype, conditional=True, etag=True, max_age=MAX_AGE
+            )
+        else:
+            response = send_file(
+                storage.open(name),
+                mimetype=mimetype,
+                conditional=True,
+                etag=name,
+                max_age=MAX_AGE,
+                download_name=name,
+            )
+    except StorageError:
+        raise not_found("File") from None
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="{download_name}"' if download_name else "inline"
+    )
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}, immutable"
+    return response
+
+
+def file_url(name: str | None, storage: Storage | None = None) -> str | None:
+    """The URL an API answer gives for a stored file: absolute, as the seed shows
+    (``http://host/media/<name>``), when asked within a request; None for no file."""
+    if not name:
+        return None
+    url = (storage or get_storage()).url(name)
+    if url.startswith(("http://", "https://")) or not has_request_context():
+        return url
+    return request.host_url.rstrip("/") + "/" + url.lstrip("/")
+
+
+@bp.get("/media/<path:name>")
+def media(name: str) -> Response:
+    return serve_stored(get_storage(), name)

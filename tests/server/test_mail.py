@@ -121,18 +121,23 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
-def test_mail_is_delivered_over_smtp_with_login(
-    tmp_path: Path, smtp_server: tuple[Inbox, int]
-) -> None:
-    inbox, port = smtp_server
-    app = make_app(
+def smtp_app(tmp_path: Path, port: int, **settings: Any) -> Flask:
+    """An app sending through the test's SMTP server, logging in as ``mailer``."""
+    return make_app(
         tmp_path,
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=port,
         SMTP_SECURITY="none",
         SMTP_USER="mailer",
-        SMTP_PASSWORD="s3cret",
+        **settings,
     )
+
+
+def test_mail_is_delivered_over_smtp_with_login(
+    tmp_path: Path, smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    app = smtp_app(tmp_path, port, SMTP_PASSWORD="s3cret")
     files_before = sorted((Path(app.instance_path) / "mail").glob("*.eml"))
     with app.app_context():
         sent = send_mail(
@@ -156,15 +161,7 @@ def test_a_wrong_smtp_password_is_a_mail_error(
     tmp_path: Path, smtp_server: tuple[Inbox, int]
 ) -> None:
     inbox, port = smtp_server
-    app = make_app(
-        tmp_path,
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=port,
-        SMTP_SECURITY="none",
-        SMTP_USER="mailer",
-        SMTP_PASSWORD="wrong",
-        SMTP_TIMEOUT=2,
-    )
+    app = smtp_app(tmp_path, port, SMTP_PASSWORD="wrong", SMTP_TIMEOUT=2)
     with app.app_context(), pytest.raises(MailError, match=r"SMTP 127\.0\.0\.1"):
         send_mail("amina@example.com", "Subject", "Body")
     assert inbox.envelopes == []

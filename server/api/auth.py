@@ -164,7 +164,7 @@ def _flush_unique(username: str | None, email: str | None, exclude_id: int | Non
 
 def _check_unique(username: str | None, email: str | None, exclude_id: int | None) -> None:
     if username is not None:
-        stmt = select(User.id).where(func.lower(User.username) == username.lower())
+        stmt = select(User.id).where(func.lower(User.username) == func.lower(username))
         if exclude_id is not None:
             stmt = stmt.where(User.id != exclude_id)
         if db.session.scalar(stmt) is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, false
+from sqlalchemy import ForeignKey, Index, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -38,6 +38,11 @@ class User(db.Model):
     def full_name(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.username
+
+
+# "Bob" and "bob" are one username: two registrations racing with them cannot
+# both commit (the database's own lower(), as ``_check_unique`` compares them)
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class UserProfile(db.Model):

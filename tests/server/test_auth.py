@@ -110,6 +110,44 @@ DUPLICATES = [
 ]
 
 
+def test_a_username_differing_only_in_case_cannot_be_committed_twice(app):
+    """The check before the insert can race (two registrations at once); the
+    database itself refuses the second account."""
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        db.session.add(User(username="Ahmed.Benali", email="a@example.com", password_hash="x"))
+        db.session.commit()
+        db.session.add(User(username="ahmed.BENALI", email="b@example.com", password_hash="x"))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+
+
+def test_register_racing_on_a_username_in_another_case_is_a_clean_refusal(
+    app, client, monkeypatch
+):
+    """The other request committed between this one's check and its insert."""
+    from server.api import auth as auth_api
+
+    assert client.post("/api/auth/register/", json=register_body()).status_code == 201
+    checks = iter([None])  # the first check misses the other row, as in a race
+
+    real = auth_api._check_unique
+
+    def racing(*args: Any, **kwargs: Any) -> None:
+        if next(checks, "real") == "real":
+            real(*args, **kwargs)
+
+    monkeypatch.setattr(auth_api, "_check_unique", racing)
+    resp = client.post(
+        "/api/auth/register/",
+        json=register_body(email="other@example.com", username="AHMED.benali"),
+    )
+    assert_error(resp, 400, "username")
+    assert user_count(app) == 1
+
+
 def test_register_duplicate_is_refused(app, client, subtests):
     assert client.post("/api/auth/register/", json=register_body()).status_code == 201
     for over, field in DUPLICATES:

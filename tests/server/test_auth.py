@@ -124,9 +124,7 @@ def test_a_username_differing_only_in_case_cannot_be_committed_twice(app):
         db.session.rollback()
 
 
-def test_register_racing_on_a_username_in_another_case_is_a_clean_refusal(
-    app, client, monkeypatch
-):
+def test_register_racing_on_a_username_in_another_case_is_a_clean_refusal(app, client, monkeypatch):
     """The other request committed between this one's check and its insert."""
     from server.api import auth as auth_api
 

@@ -57,9 +57,7 @@ def test_migrations_match_models(app: Flask) -> None:
         else:
             names = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
         present = set(conn.exec_driver_sql(names).scalars())
-    unseen = [
-        d for d in diff if d[0] == "add_index" and d[1].name in EXPRESSION_INDEXES & present
-    ]
+    unseen = [d for d in diff if d[0] == "add_index" and d[1].name in EXPRESSION_INDEXES & present]
     assert [d for d in diff if d not in unseen] == []
     assert present >= EXPRESSION_INDEXES
 

@@ -259,6 +259,9 @@ def _text(value: object) -> str | None:
 
 def _member_key(key: str) -> int:
     """A member's key is a user id, in canonical decimal."""
+    # the usual key, first: ASCII digits, no leading zero, within 64 bits
+    if key.isascii() and key.isdigit() and len(key) < 19 and (key[0] != "0" or key == "0"):
+        return int(key)
     try:
         value = int(key)
     except ValueError:

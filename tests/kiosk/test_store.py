@@ -183,6 +183,28 @@ def test_a_malformed_page_is_refused_whole(apply: Apply, store: KioskStore, bad:
     assert store.cursor == "c1" and store.count("member") == 9
 
 
+@pytest.mark.parametrize(
+    "key", ["007", "1.0", "+1", " 1", "\uff11\uff12", "\u00b2", "1" * 20, "9223372036854775808", ""]
+)
+@pytest.mark.parametrize("op", ["upsert", "delete"])
+def test_a_member_key_that_is_not_a_user_id_in_canonical_decimal_is_refused(
+    apply: Apply, store: KioskStore, key: str, op: str
+) -> None:
+    apply(store, world.snapshot("c1"))
+    data = {"user_id": 5, "name": "X"} if op == "upsert" else None
+    with pytest.raises(PageError):
+        apply(store, page([change(1, "member", key, data)], "c2"))
+    assert store.cursor == "c1" and store.count("member") == 9
+
+
+@pytest.mark.parametrize("key", ["0", "7", "9223372036854775807", "-3"])
+def test_member_keys_in_canonical_decimal_are_stored_as_their_number(
+    apply: Apply, store: KioskStore, key: str
+) -> None:
+    apply(store, page([change(1, "member", key, {"user_id": int(key), "name": "X"})], "c2"))
+    assert store.member(int(key)) == {"user_id": int(key), "name": "X"}
+
+
 def test_unknown_entities_are_skipped(apply: Apply, store: KioskStore) -> None:
     result = apply(
         store,

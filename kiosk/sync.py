@@ -356,6 +356,9 @@ class Syncer:
                 log.exception("sync failed")
                 summary = SyncSummary(online=False, error=f"{type(exc).__name__}: {exc}")
             rounds += 1
+            # between rounds, off the scan path: what this round wrote moves from
+            # the write-ahead log to the database file
+            self.store.checkpoint()
             if self.on_summary is not None:
                 self.on_summary(summary)
             if summary.revoked:

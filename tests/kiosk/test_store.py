@@ -348,3 +348,27 @@ def test_a_member_is_stored_without_badge_id_or_email_whatever_the_server_sends(
     kept = store.member(world.PAID)
     assert kept is not None and "badge_id" not in kept and "email" not in kept
     assert kept["name"] == secret["name"]
+
+
+def test_pages_are_checkpointed_by_the_sync_loop_not_by_the_commit_that_crosses_1000_pages(
+    store: KioskStore,
+) -> None:
+    """A first sync writes tens of MB: no commit of it (nor a scan's commit
+    meanwhile) waits for SQLite's automatic checkpoint; ``checkpoint()`` does it."""
+    db = Path(store.path)
+    provision(store)
+    big = "x" * 300
+    changes = [
+        change(i, "member", str(i), {**member_data(i), "organisation": big})
+        for i in range(1, 30_001)
+    ]
+    before = db.stat().st_size
+    for n in range(0, len(changes), 5000):
+        store.apply_page(page(changes[n : n + 5000], f"c{n}", has_more=True))
+    store.enqueue(scan("after the pages"))  # a durable commit, past 1000 WAL pages
+    wal = Path(f"{db}-wal").stat().st_size
+    assert wal > 1000 * 8192  # past SQLite's default threshold
+    assert db.stat().st_size == before  # nothing copied back yet
+    assert store.checkpoint() is True
+    assert db.stat().st_size > 30_000 * 300  # the members are in the database file now
+    assert store.member(30_000)["organisation"] == big

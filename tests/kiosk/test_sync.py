@@ -323,6 +323,19 @@ def test_the_loop_backs_off_exponentially(make_store: MakeStore, r: float) -> No
         assert 0.0 <= w <= min(60.0, 1.0 * 2**n)
 
 
+def test_the_loop_checkpoints_the_store_after_every_round(
+    make_store: MakeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store()
+    first = store.cursor
+    done: list[str] = []
+    monkeypatch.setattr(store, "checkpoint", lambda: done.append(store.cursor) or True)
+    client = ScriptedClient([True, False])  # offline, then online
+    client.pages = three_pages()
+    syncer(store, client, wait=lambda _d: None).run(max_rounds=2)
+    assert done == [first, "c3"]  # offline rounds too (the scans they queue)
+
+
 def test_the_loop_stops_on_revoked(make_store: MakeStore) -> None:
     store = make_store()
     client = FakeClient([])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import uuid
 
 import click
 from flask import Flask
@@ -95,6 +96,42 @@ def register_commands(app: Flask) -> None:
             click.echo(f"{table:<28} {n:>8} deleted")
         click.echo(f"{'stored files':<28} {files:>8} deleted")
         click.echo(f"All data deleted from {where}.")
+
+    @app.cli.command("fix-room-assignments")
+    @click.option("--assignment-id", type=click.UUID, help="the assignment to give a room")
+    @click.option("--room-id", type=click.UUID, help="the room (of the assignment's event)")
+    @click.option("--dry-run", is_flag=True, help="say what would change, change nothing")
+    def fix_room_assignments_command(
+        assignment_id: uuid.UUID | None, room_id: uuid.UUID | None, dry_run: bool
+    ) -> None:
+        """List staff assignments with no room of their event; or give one its room."""
+        from server.fix_rooms import FixError, assign_room, missing_rooms
+
+        if assignment_id is None and room_id is None:
+            missing = missing_rooms(db.session)
+            if not missing:
+                click.echo("Every active staff assignment has a room of its event.")
+                return
+            click.echo(f"{len(missing)} staff assignment(s) without a room of their event:")
+            for m in missing:
+                now = f" (names {m.stale_room}, not a room of the event)" if m.stale_room else ""
+                click.echo(f"  {m.assignment_id}  {m.event_name}  {m.email}  {m.role}{now}")
+            click.echo(
+                "Fix one: fix-room-assignments --assignment-id ID --room-id ROOM [--dry-run]"
+            )
+            return
+        if assignment_id is None or room_id is None:
+            raise click.UsageError("--assignment-id and --room-id go together")
+        try:
+            before, room = assign_room(db.session, assignment_id, room_id, dry_run=dry_run)
+        except FixError as exc:
+            raise click.ClickException(str(exc)) from None
+        if dry_run:
+            db.session.rollback()
+            click.echo(f"would assign {room.name} ({room.id}) to {assignment_id} (now: {before})")
+            return
+        db.session.commit()
+        click.echo(f"assigned {room.name} ({room.id}) to {assignment_id} (was: {before})")
 
 
 def _stdin_is_terminal() -> bool:

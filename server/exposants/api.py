@@ -5,7 +5,7 @@ event, exposants view their own; only exposants record a scan and read their
 statistics. Objects of another event do not exist for the caller (404).
 
 A scan is decided by the shared decision core in booth mode, exactly as a
-booth kiosk's uploaded scan is (``server.scan_upload``): a refused badge is
+booth kiosk's uploaded scan is (``server.kiosks.scan_upload``): a refused badge is
 logged too (status ``denied``) and answered with the verdict's HTTP code. A
 *visit* (what ``my_scans`` counts and ``export_excel`` lists) is a granted scan.
 """
@@ -23,7 +23,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
 
-from server.api.rooms import event_filter
+from server.access.facts import load_facts
+from server.access.verification import check_signature
 from server.auth.permissions import (
     IS_EXPOSANT,
     IS_GESTIONNAIRE,
@@ -33,9 +34,9 @@ from server.auth.permissions import (
 )
 from server.badges import ensure_profile
 from server.errors import APIError, validation_error
+from server.events.api import event_filter
 from server.export import workbook_bytes
 from server.extensions import db
-from server.facts import load_facts
 from server.models import Event, ExposantScan, Participant, User, UserEventAssignment
 from server.pagination import paginate
 from server.validation import (
@@ -46,7 +47,6 @@ from server.validation import (
     query_choice,
     query_uuid,
 )
-from server.verification import check_signature
 from shared.badge import Badge, BadgeError, parse_badge, public_ref
 from shared.decision import Place, Reason, Verdict, decide
 from shared.leads import MIMETYPE, EventRef, Visit, build_workbook, export_filename

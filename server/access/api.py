@@ -13,6 +13,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from server.access.verification import Outcome, door_place, verify_at_door
 from server.auth.permissions import CAN_VERIFY, IS_GESTIONNAIRE, current_identity, require_auth
 from server.auth.tokens import MAX_USER_ID
 from server.badges import ensure_profile, reissue_badge
@@ -21,7 +22,6 @@ from server.extensions import db
 from server.models import User, UserEventAssignment
 from server.serializers import signed_badge
 from server.validation import REQUIRED, json_body, parse_uuid
-from server.verification import Outcome, door_place, verify_at_door
 from shared.badge import parse_badge
 from shared.decision import Reason
 from shared.timefmt import iso, utcnow

@@ -9,9 +9,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from server.api.rooms import event_filter
 from server.auth.permissions import IS_EVENT_MEMBER, current_identity, require_auth, same_event
 from server.errors import APIError
+from server.events.api import event_filter
 from server.extensions import db
 from server.models import SESSION_STATUSES, SESSION_TYPES, EventSession
 from server.pagination import paginate

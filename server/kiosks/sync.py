@@ -24,10 +24,10 @@ from server.changefeed import (
 )
 from server.errors import APIError, validation_error
 from server.extensions import db, reads_only
-from server.kiosk_auth import current_kiosk, require_kiosk
+from server.kiosks.auth import current_kiosk, require_kiosk
+from server.kiosks.scan_upload import store_batch
 from server.models import ChangeLogEntry, Kiosk, SyncState
 from server.page_cache import PAGES, CachedPage
-from server.scan_upload import store_batch
 from server.validation import json_body, query_int
 from shared.gcpause import gc_paused
 from shared.sync import SyncFormatError, parse_batch

@@ -13,7 +13,6 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import and_, case, distinct, func, literal, select, union_all
 
-from server.api.rooms import room_in_event
 from server.auth.permissions import (
     IS_CONTROLLER,
     IS_GESTIONNAIRE,
@@ -22,6 +21,7 @@ from server.auth.permissions import (
     same_event,
 )
 from server.errors import APIError
+from server.events.api import room_in_event
 from server.extensions import db
 from server.models import (
     Event,

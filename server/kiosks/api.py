@@ -11,9 +11,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from server import sealing, signing
-from server.api.auth import MAX_PASSWORD, check_login
-from server.api.exposant_scans import exposant_events
 from server.auth import limits
+from server.auth.api import MAX_PASSWORD, check_login
 from server.auth.permissions import (
     CAN_VERIFY,
     IS_GESTIONNAIRE,
@@ -23,8 +22,9 @@ from server.auth.permissions import (
 )
 from server.changefeed import latest_seq_of_event
 from server.errors import APIError, validation_error
+from server.exposants.api import exposant_events
 from server.extensions import db
-from server.kiosk_auth import (
+from server.kiosks.auth import (
     digest,
     new_device_token,
     new_provisioning_code,
@@ -231,7 +231,7 @@ def provision() -> ResponseReturnValue:
 
 def _provision_by_login(data: dict[str, Any]) -> ResponseReturnValue:
     """A kiosk on a staff login: it syncs only while that person keeps their
-    access (see ``server.kiosk_auth.provisioner_allows``)."""
+    access (see ``server.kiosks.auth.provisioner_allows``)."""
     email = get_email(data)
     password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
     room_id = get_uuid(data, "room_id", required=False)

@@ -106,10 +106,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.exposants import api as exposant_scans
     from server.kiosks import api as kiosks
     from server.kiosks import sync
+    from server.schema import init_app as init_schema
+    from server.schema import register
 
-    blueprints = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
-    for module in blueprints:
-        app.register_blueprint(module.bp)
+    api = init_schema(app)  # the OpenAPI document and Swagger UI, at /api/
+    modules = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
+    register(app, api, [module.bp for module in modules])
     signing.init_app(app)
     sealing.init_app(app)
     register_error_handlers(app)

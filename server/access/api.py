@@ -9,10 +9,16 @@ import uuid
 from typing import Any
 
 import segno
-from flask import Blueprint, jsonify
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from server.access.schemas import (
+    GeneratedBadgeSchema,
+    GenerateSchema,
+    VerdictSchema,
+    VerifyAccessSchema,
+)
 from server.access.verification import Outcome, door_place, verify_at_door
 from server.auth.permissions import CAN_VERIFY, IS_GESTIONNAIRE, current_identity, require_auth
 from server.auth.tokens import MAX_USER_ID
@@ -20,13 +26,14 @@ from server.badges import ensure_profile, reissue_badge
 from server.errors import APIError, validation_error
 from server.extensions import db
 from server.models import User, UserEventAssignment
+from server.schema import Blueprint, documented
 from server.serializers import signed_badge
 from server.validation import REQUIRED, json_body, parse_uuid
 from shared.badge import parse_badge
 from shared.decision import Reason
 from shared.timefmt import iso, utcnow
 
-bp = Blueprint("qr", __name__)
+bp = Blueprint("qr", __name__, description="Badges: verifying one at a door, generating one")
 
 
 def _verify_body(outcome: Outcome, room_name: str) -> dict[str, Any]:
@@ -61,6 +68,18 @@ def _verify_body(outcome: Outcome, room_name: str) -> dict[str, Any]:
 
 
 @bp.post("/api/rooms/<uuid:room_id>/verify_access/")
+@documented(
+    bp,
+    errors=(403, 404),
+    body=VerifyAccessSchema,
+    answers={
+        200: VerdictSchema,
+        400: VerdictSchema,
+        402: VerdictSchema,
+        403: VerdictSchema,
+        404: VerdictSchema,
+    },
+)
 @require_auth(CAN_VERIFY)
 def verify_access(room_id: uuid.UUID) -> ResponseReturnValue:
     identity = current_identity()
@@ -88,6 +107,12 @@ def qr_png_data_uri(payload: str) -> str:
 
 
 @bp.post("/api/qr/generate/")
+@documented(
+    bp,
+    errors=(403, 404),
+    body=GenerateSchema,
+    answers={200: GeneratedBadgeSchema, 201: GeneratedBadgeSchema},
+)
 @require_auth(IS_GESTIONNAIRE)
 def generate() -> ResponseReturnValue:
     """The badge of a member of the caller's event; ``reissue`` replaces a lost one."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import and_, case, distinct, func, literal, select, union_all
 
+from server.access.schemas import DiscrepancySchema, RoomStatisticsSchema
 from server.auth.permissions import (
     IS_CONTROLLER,
     IS_GESTIONNAIRE,
@@ -34,9 +35,10 @@ from server.models import (
     User,
 )
 from server.pagination import paginate
+from server.schema import Blueprint, documented, page_of
 from shared.timefmt import iso, utcnow
 
-bp = Blueprint("stats", __name__)
+bp = Blueprint("stats", __name__, description="Room statistics and kiosk discrepancies")
 
 
 def room_statistics(room: Room) -> dict[str, Any]:
@@ -108,12 +110,14 @@ def room_statistics(room: Room) -> dict[str, Any]:
 
 
 @bp.get("/api/rooms/<uuid:room_id>/statistics/")
+@documented(bp, errors=(403, 404), answers={200: RoomStatisticsSchema})
 @require_auth(IS_GESTIONNAIRE)
 def statistics(room_id: uuid.UUID) -> ResponseReturnValue:
     return jsonify(room_statistics(room_in_event(room_id)))
 
 
 @bp.get("/api/my-room/statistics/")
+@documented(bp, errors=(403, 404), answers={200: RoomStatisticsSchema})
 @require_auth(IS_CONTROLLER)
 def my_room_statistics() -> ResponseReturnValue:
     """The controller's room: the current RoomAssignment, else the assignment's metadata."""
@@ -142,6 +146,7 @@ def my_room_statistics() -> ResponseReturnValue:
 
 
 @bp.get("/api/events/<uuid:event_id>/discrepancies/")
+@documented(bp, errors=(400, 403, 404), answers={200: page_of(DiscrepancySchema)})
 @require_auth(IS_GESTIONNAIRE)
 def discrepancies(event_id: uuid.UUID) -> ResponseReturnValue:
     """Kiosk scans where the kiosk's verdict and the server's differ."""

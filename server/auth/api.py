@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,16 +19,32 @@ from server.auth.permissions import (
     current_identity,
     require_auth,
 )
+from server.auth.schemas import (
+    AccessTokenSchema,
+    ChangePasswordSchema,
+    DetailSchema,
+    EventChoiceSchema,
+    LoginAnswerSchema,
+    LoginSchema,
+    MyEventsSchema,
+    PasswordChangedSchema,
+    ProfileSchema,
+    ProfileUpdateSchema,
+    RefreshSchema,
+    RegisterSchema,
+    UserSchema,
+)
 from server.badges import ensure_profile
 from server.errors import APIError, validation_error
 from server.extensions import db
 from server.models import Event, RevokedToken, User, UserEventAssignment
+from server.schema import Blueprint, documented
 from server.serializers import badge_dict, event_summary, signed_badge, user_dict
 from server.validation import get_email, get_str, get_uuid, json_body
 from shared.roles import Role
 from shared.timefmt import utcnow
 
-bp = Blueprint("auth", __name__)
+bp = Blueprint("auth", __name__, description="Login, tokens and the caller's profile")
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
@@ -118,6 +134,7 @@ def _pick(user: User, event_id: uuid.UUID) -> dict[str, Any]:
 
 
 @bp.post("/api/auth/register/")
+@documented(bp, auth=None, errors=(409,), body=RegisterSchema, answers={201: UserSchema})
 def register() -> ResponseReturnValue:
     data = json_body()
     username = get_str(data, "username", max_len=150, controls="line")
@@ -178,6 +195,9 @@ def _check_unique(username: str | None, email: str | None, exclude_id: int | Non
 
 
 @bp.post("/api/auth/login/")
+@documented(
+    bp, auth=None, errors=(401, 403, 429), body=LoginSchema, answers={200: LoginAnswerSchema}
+)
 def login() -> ResponseReturnValue:
     data = json_body()
     email = get_email(data)
@@ -214,6 +234,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.post("/api/auth/select-event/")
+@documented(bp, errors=(403,), body=EventChoiceSchema, answers={200: LoginAnswerSchema})
 @require_auth(event=False, token_types=("temp", "access"))
 def select_event() -> ResponseReturnValue:
     event_id = get_uuid(json_body(), "event_id")
@@ -222,6 +243,7 @@ def select_event() -> ResponseReturnValue:
 
 
 @bp.post("/api/auth/switch-event/")
+@documented(bp, errors=(403,), body=EventChoiceSchema, answers={200: LoginAnswerSchema})
 @require_auth(event=False)
 def switch_event() -> ResponseReturnValue:
     event_id = get_uuid(json_body(), "event_id")
@@ -230,6 +252,7 @@ def switch_event() -> ResponseReturnValue:
 
 
 @bp.get("/api/auth/my-events/")
+@documented(bp, answers={200: MyEventsSchema})
 @require_auth(event=False)
 def my_events() -> ResponseReturnValue:
     identity = current_identity()
@@ -262,6 +285,7 @@ def _profile_answer(identity: Identity) -> dict[str, Any]:
 
 @bp.get("/api/auth/profile/")
 @bp.get("/api/auth/me/")
+@documented(bp, answers={200: ProfileSchema})
 @require_auth(event=False)
 def get_profile() -> ResponseReturnValue:
     answer = _profile_answer(current_identity())
@@ -271,6 +295,7 @@ def get_profile() -> ResponseReturnValue:
 
 @bp.route("/api/auth/profile/", methods=["PUT", "PATCH"])
 @bp.route("/api/auth/me/", methods=["PUT", "PATCH"])
+@documented(bp, errors=(409,), body=ProfileUpdateSchema, answers={200: ProfileSchema})
 @require_auth(event=False)
 def update_profile() -> ResponseReturnValue:
     identity = current_identity()
@@ -305,6 +330,7 @@ def update_profile() -> ResponseReturnValue:
 
 
 @bp.post("/api/auth/change-password/")
+@documented(bp, errors=(429,), body=ChangePasswordSchema, answers={200: PasswordChangedSchema})
 @require_auth(event=False)
 def change_password() -> ResponseReturnValue:
     user = current_identity().user
@@ -341,6 +367,7 @@ def _revoke(claims: tokens.TokenClaims) -> None:
 
 
 @bp.post("/api/auth/logout/")
+@documented(bp, body=RefreshSchema, answers={200: DetailSchema})
 @require_auth(event=False)
 def logout() -> ResponseReturnValue:
     """Revoke the refresh token given in the body, and the access token used."""
@@ -360,6 +387,7 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.post("/api/token/refresh/")
+@documented(bp, auth=None, errors=(401,), body=RefreshSchema, answers={200: AccessTokenSchema})
 def refresh_token() -> ResponseReturnValue:
     raw = get_str(json_body(), "refresh", max_len=4096)
     assert raw is not None

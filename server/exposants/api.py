@@ -18,7 +18,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, jsonify, request, send_file
+from flask import jsonify, request, send_file
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
@@ -36,9 +36,11 @@ from server.badges import ensure_profile
 from server.errors import APIError, validation_error
 from server.events.api import event_filter
 from server.export import workbook_bytes
+from server.exposants.schemas import MyScansSchema, ScanCreateSchema, ScanRecordedSchema, ScanSchema
 from server.extensions import db
 from server.models import Event, ExposantScan, Participant, User, UserEventAssignment
 from server.pagination import paginate
+from server.schema import Blueprint, documented, page_of
 from server.validation import (
     REQUIRED,
     get_str,
@@ -54,7 +56,7 @@ from shared.roles import Role
 from shared.sync import MAX_NOTES, SCAN_STATUSES
 from shared.timefmt import iso, utcnow
 
-bp = Blueprint("exposant_scans", __name__)
+bp = Blueprint("exposant_scans", __name__, description="Booth visits an exposant recorded")
 
 CAN_VIEW = IS_GESTIONNAIRE | IS_EXPOSANT
 EXPORT_ACTIONS = ("download", "share")
@@ -141,6 +143,7 @@ def _query_day(name: str) -> tuple[datetime, datetime] | None:
 
 
 @bp.get("/api/exposant-scans/")
+@documented(bp, errors=(400, 403), answers={200: page_of(ScanSchema)})
 @require_auth(CAN_VIEW)
 def list_scans() -> ResponseReturnValue:
     """Filters: ``status``, ``reason``, ``exposant``, ``scanned_participant``, ``kiosk``,
@@ -169,6 +172,7 @@ def list_scans() -> ResponseReturnValue:
 
 
 @bp.get("/api/exposant-scans/<uuid:scan_id>/")
+@documented(bp, errors=(403, 404), answers={200: ScanSchema})
 @require_auth(CAN_VIEW)
 def get_scan(scan_id: uuid.UUID) -> ResponseReturnValue:
     identity = current_identity()
@@ -188,6 +192,7 @@ def _today() -> tuple[datetime, datetime]:
 
 
 @bp.get("/api/exposant-scans/my_scans/")
+@documented(bp, errors=(400, 403), answers={200: MyScansSchema})
 @require_auth(IS_EXPOSANT)
 def my_scans() -> ResponseReturnValue:
     """The caller's visits in their event (``event_id``, if given, must be that event)."""
@@ -257,6 +262,18 @@ def booth_verdict(event_id: uuid.UUID, badge: Badge | BadgeError, now: datetime)
 
 
 @bp.post("/api/exposant-scans/")
+@documented(
+    bp,
+    errors=(402, 403, 404),
+    body=ScanCreateSchema,
+    answers={
+        201: ScanRecordedSchema,
+        400: ScanRecordedSchema,
+        402: ScanRecordedSchema,
+        403: ScanRecordedSchema,
+        404: ScanRecordedSchema,
+    },
+)
 @require_auth(IS_EXPOSANT)
 def record_scan() -> ResponseReturnValue:
     """Body: ``{"qr_data": ...}`` or ``{"scanned_participant": uuid}``, and ``"notes"``."""
@@ -359,6 +376,7 @@ def exposant_visits(participant_ids: list[uuid.UUID]) -> list[Visit]:
 
 
 @bp.get("/api/exposant-scans/export_excel/")
+@documented(bp, errors=(400, 403), answers={200: None})
 @require_auth(IS_EXPOSANT)
 def export_excel() -> ResponseReturnValue:
     """Every visit of every event where the caller is an active exposant, as .xlsx.

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -30,6 +30,13 @@ from server.kiosks.auth import (
     new_provisioning_code,
     normalize_code,
 )
+from server.kiosks.schemas import (
+    KioskCreatedSchema,
+    KioskCreateSchema,
+    KioskSchema,
+    ProvisionedSchema,
+    ProvisionSchema,
+)
 from server.models import (
     KIOSK_MODES,
     Event,
@@ -40,11 +47,12 @@ from server.models import (
     UserEventAssignment,
 )
 from server.pagination import paginate
+from server.schema import Blueprint, documented, page_of
 from server.validation import get_email, get_int, get_str, get_uuid, json_body
 from shared.roles import Role
 from shared.timefmt import iso, utcnow
 
-bp = Blueprint("kiosks", __name__)
+bp = Blueprint("kiosks", __name__, description="Kiosk devices and their provisioning")
 
 CODE_LIFETIME = timedelta(hours=24)
 
@@ -114,6 +122,7 @@ def _pinned(event_id: uuid.UUID, room_id: uuid.UUID | None, session_id: uuid.UUI
 
 
 @bp.post("/api/kiosks/")
+@documented(bp, errors=(403,), body=KioskCreateSchema, answers={201: KioskCreatedSchema})
 @require_auth(IS_GESTIONNAIRE)
 def create_kiosk() -> ResponseReturnValue:
     """Register a kiosk; the answer holds a one-time provisioning code."""
@@ -155,6 +164,7 @@ def create_kiosk() -> ResponseReturnValue:
 
 
 @bp.get("/api/kiosks/")
+@documented(bp, errors=(400, 403), answers={200: page_of(KioskSchema)})
 @require_auth(IS_GESTIONNAIRE)
 def list_kiosks() -> ResponseReturnValue:
     event_id = current_identity().require_event()
@@ -171,6 +181,7 @@ def list_kiosks() -> ResponseReturnValue:
 
 
 @bp.delete("/api/kiosks/<uuid:kiosk_id>/")
+@documented(bp, errors=(403, 404), answers={204: None})
 @require_auth(IS_GESTIONNAIRE)
 def revoke_kiosk(kiosk_id: uuid.UUID) -> ResponseReturnValue:
     kiosk = db.session.get(Kiosk, kiosk_id)
@@ -200,6 +211,13 @@ def _provisioned(kiosk: Kiosk) -> dict[str, Any]:
 
 
 @bp.post("/api/kiosks/provision/")
+@documented(
+    bp,
+    auth=None,
+    errors=(401, 403, 404, 409, 429),
+    body=ProvisionSchema,
+    answers={201: ProvisionedSchema},
+)
 def provision() -> ResponseReturnValue:
     """A kiosk takes its credential: with a one-time code, or a staff login."""
     data = json_body()

@@ -278,10 +278,16 @@ def documented(
         if body is not None:
             extra["requestBody"] = {"required": True, **_content(body)}
         if answers:
-            extra["responses"] = {
-                str(code): {"description": _ANSWER_TEXT.get(code, "OK"), **_content(schema)}
-                for code, schema in answers.items()
-            }
+            responses = {}
+            for code, schema in answers.items():
+                if code in codes and schema is not None:  # an answer, or the error body
+                    content = {"anyOf": [schema, ErrorSchema]}
+                    described = {"content": {"application/json": {"schema": content}}}
+                    text = _ERROR_TEXT[code]
+                else:
+                    described, text = _content(schema), _ANSWER_TEXT.get(code, "OK")
+                responses[str(code)] = {"description": text, **described}
+            extra["responses"] = responses
         return blp.doc(**extra)(view)  # type: ignore[no-any-return]
 
     return decorate

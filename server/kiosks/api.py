@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from server import sealing, signing
 from server.auth import limits
-from server.auth.api import MAX_PASSWORD, check_login
+from server.auth.api import check_login
 from server.auth.permissions import (
     CAN_VERIFY,
     IS_GESTIONNAIRE,
@@ -20,6 +20,7 @@ from server.auth.permissions import (
     require_auth,
     same_event,
 )
+from server.auth.schemas import MAX_PASSWORD
 from server.changefeed import latest_seq_of_event
 from server.errors import APIError, validation_error
 from server.exposants.api import exposant_events

@@ -82,6 +82,15 @@ def schema_error(messages: Any) -> APIError:
     return APIError(400, f"{field}: {problem}", fields=flat)
 
 
+def load(schema: ma.Schema, data: Any) -> dict[str, Any]:
+    """``data`` through ``schema``, or the app's 400: for a body whose schema
+    depends on what it holds (a kiosk's code, or a login)."""
+    try:
+        return schema.load(data)  # type: ignore[no-any-return]
+    except ma.ValidationError as exc:
+        raise schema_error(exc.messages) from None
+
+
 class Parser(FlaskParser):
     """webargs' parser, with the app's JSON rules (415 for another type, 400 for
     invalid JSON) and the app's 400."""
@@ -185,9 +194,12 @@ class _Optional:
     given: a 400 "This field is required." when required, else its default."""
 
     blank_is_none = False
+    none_is_missing = True
 
     def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kw: Any) -> Any:
-        if value is None or (self.blank_is_none and value == ""):
+        if value is None and not self.none_is_missing:
+            raise ma.ValidationError(self.error_messages.get("null_given", "is not valid"))
+        if (value is None and self.none_is_missing) or (self.blank_is_none and value == ""):
             value = ma.missing
         return super().deserialize(value, attr, data, **kw)  # type: ignore[misc]
 
@@ -277,7 +289,14 @@ class JsonInt(_Optional, fields.Integer):
 
 
 class JsonBool(_Optional, fields.Boolean):
-    """``true`` or ``false``, nothing else (not ``1``, not ``"yes"``)."""
+    """``true`` or ``false``, nothing else (not ``1``, not ``"yes"``; ``null``
+    neither, unless ``none_is_missing``)."""
+
+    default_error_messages = {"null_given": "must be true or false"}  # noqa: RUF012
+
+    def __init__(self, *, none_is_missing: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.none_is_missing = none_is_missing
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
         if not isinstance(value, bool):
@@ -350,9 +369,12 @@ _ERROR_TEXT = {
 }
 
 
-def _content(schema: type[ma.Schema] | ma.Schema | None) -> dict[str, Any]:
+def _content(schema: Any) -> dict[str, Any]:
+    """A schema as JSON content; a dict with ``content`` is taken as it is."""
     if schema is None:
         return {}
+    if isinstance(schema, Mapping) and "content" in schema:
+        return dict(schema)
     return {"content": {"application/json": {"schema": schema}}}
 
 
@@ -361,15 +383,16 @@ def documented(
     *,
     auth: str | None = BEARER,
     errors: Iterable[int] = (),
-    body: type[ma.Schema] | ma.Schema | None = None,
-    answers: Mapping[int, type[ma.Schema] | ma.Schema | None] | None = None,
+    body: Any = None,
+    answers: Mapping[int, Any] | None = None,
+    query: type[ma.Schema] | None = None,
     **doc: Any,
 ) -> Callable[[F], F]:
     """A view's security scheme and its error answers, in the document.
 
     ``body`` and ``answers`` document a request body and answers that the view
-    parses and writes by hand (the hot paths): the schemas describe, they do
-    not run."""
+    parses and writes by hand (the hot paths), and ``query`` its query
+    parameters: the schemas describe, they do not run."""
     codes = set(errors)
     if auth is not None:
         codes |= {401}
@@ -381,6 +404,8 @@ def documented(
             view = blp.alt_response(code, schema=ErrorSchema, description=_ERROR_TEXT[code])(view)
         extra = dict(doc)
         extra["security"] = [{auth: []}] if auth is not None else []
+        if query is not None:
+            extra["parameters"] = [{"in": "query", "schema": query}]
         if body is not None:
             extra["requestBody"] = {"required": True, **_content(body)}
         if answers:

@@ -70,7 +70,7 @@ def make_app(folder: Path) -> Flask:
 
 def seed(app: Flask) -> tuple[str, str, str]:
     """(controller email, inactive controller email, room id)."""
-    from server.api.auth import hash_password
+    from server.auth.api import hash_password
 
     with app.app_context():
         event = Event(

@@ -91,7 +91,7 @@ from flask import Flask
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select
 
-import server.api.sync as sync_api
+import server.kiosks.sync as sync_api
 from bench.common import (
     BenchError,
     RecordingSession,
@@ -109,8 +109,8 @@ from kiosk.decide import decide_scan, record_scan
 from kiosk.store import KioskStore
 from kiosk.sync import Syncer, SyncSummary
 from server import create_app
-from server.api.auth import hash_password
 from server.auth import tokens
+from server.auth.api import hash_password
 from server.changefeed import access_key
 from server.extensions import db
 from server.models import (
@@ -1202,13 +1202,13 @@ def profile_server_pages(app: Flask, token: str, cursor: str, label: str) -> Non
         cumulative(
             prof,
             [
-                "server/api/sync.py:changes",
-                "server/api/sync.py:_snapshot_page",
+                "server/kiosks/sync.py:changes",
+                "server/kiosks/sync.py:_snapshot_page",
                 "server/changefeed.py:snapshot_records",
                 "server/changefeed.py:_snapshot_members",
                 "server/changefeed.py:dashed",
-                "server/api/sync.py:_change",
-                "server/api/sync.py:_page",
+                "server/kiosks/sync.py:_change",
+                "server/kiosks/sync.py:_page",
                 "server/changefeed.py:latest_seq_of_event",
                 "flask/json/provider.py:response",
                 "sqlalchemy/engine/result.py:all",
@@ -1246,13 +1246,13 @@ def profile_server_push(app: Flask, token: str, store: KioskStore, world: World)
         cumulative(
             prof,
             [
-                "server/api/sync.py:upload_scans",
+                "server/kiosks/sync.py:upload_scans",
                 "shared/sync.py:parse_batch",
-                "server/scan_upload.py:store_batch",
+                "server/kiosks/scan_upload.py:store_batch",
                 "server/facts.py:load_facts",
                 "server/changefeed.py:member_records",
-                "server/scan_upload.py:server_verdict",
-                "server/scan_upload.py:_insert",
+                "server/kiosks/scan_upload.py:server_verdict",
+                "server/kiosks/scan_upload.py:_insert",
                 "flask/json/provider.py:response",
             ],
         ),

@@ -74,8 +74,8 @@ from bench.common import (
 )
 from bench.seeding import Person, add_staff, build_schema, insert_people
 from server import create_app
-from server.api.auth import hash_password
 from server.auth import tokens
+from server.auth.api import hash_password
 from server.extensions import db
 from server.models import (
     Event,

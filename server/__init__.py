@@ -87,31 +87,31 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server import (
         actionlog,  # noqa: F401  (registers its table)
         changefeed,  # noqa: F401  (records changes for the kiosks)
+        health,
         media,
         models,  # noqa: F401  (register the tables)
         sealing,
         signing,
         storage,
     )
-    from server.api import (
-        auth,
-        exposant_scans,
-        health,
-        kiosks,
-        qr,
-        rooms,
-        sessions,
-        stats,
-        sync,
-    )
+    from server.access import api as qr
+    from server.access import stats
+    from server.auth import api as auth
     from server.auth import limits
     from server.auth import reset as _reset  # noqa: F401  (registers its table)
     from server.cli import register_commands
     from server.errors import register_error_handlers
+    from server.events import api as rooms
+    from server.events import sessions_api as sessions
+    from server.exposants import api as exposant_scans
+    from server.kiosks import api as kiosks
+    from server.kiosks import sync
+    from server.schema import init_app as init_schema
+    from server.schema import register
 
-    blueprints = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
-    for module in blueprints:
-        app.register_blueprint(module.bp)
+    api = init_schema(app)  # the OpenAPI document and Swagger UI, at /api/
+    modules = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
+    register(app, api, [module.bp for module in modules])
     signing.init_app(app)
     sealing.init_app(app)
     register_error_handlers(app)

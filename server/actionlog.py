@@ -22,8 +22,8 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import JSON
 
+from server.dbtypes import UTCDateTime
 from server.extensions import db
-from server.models.types import UTCDateTime
 from shared.timefmt import iso, utcnow
 
 #: the longest action name, object type and object id the log holds

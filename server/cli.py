@@ -17,7 +17,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Create the demo events, rooms, sessions and logins (idempotent)."""
-        from server.api.auth import hash_password
+        from server.auth.api import hash_password
         from server.seed import DEMO_PASSWORD, seed_demo
 
         result = seed_demo(hash_password(DEMO_PASSWORD))
@@ -45,7 +45,8 @@ def register_commands(app: Flask) -> None:
         admin: bool,
     ) -> None:
         """Create a user account with a badge."""
-        from server.api.auth import MIN_PASSWORD, hash_password
+        from server.auth.api import hash_password
+        from server.auth.schemas import MIN_PASSWORD
         from server.badges import ensure_profile
         from server.models import User
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, request
 from sqlalchemy import Select, func, select
 
+from server.errors import validation_error
 from server.extensions import db
 from server.validation import query_int
 
@@ -23,15 +24,26 @@ def _page_url(page: int) -> str:
 
 
 def paginate(
-    stmt: Select[Any], serialize: Callable[[Any], dict[str, Any]], *, rows: bool = False
+    stmt: Select[Any],
+    serialize: Callable[[Any], Any] | None = None,
+    *,
+    rows: bool = False,
+    args: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One page of ``stmt``: ORM objects, or whole rows with ``rows=True``."""
-    page_size = query_int(
-        "page_size",
-        current_app.config["PAGE_SIZE"],
-        maximum=current_app.config["MAX_PAGE_SIZE"],
-    )
-    page = query_int("page", 1, maximum=MAX_PAGE)
+    """One page of ``stmt``: ORM objects, or whole rows with ``rows=True``.
+
+    ``args``: ``page`` and ``page_size`` as a schema parsed them (``PageArgs``);
+    without it they are read from the query string. Without ``serialize`` the
+    results are the objects, for a response schema to dump."""
+    max_size = current_app.config["MAX_PAGE_SIZE"]
+    if args is None:
+        page_size = query_int("page_size", current_app.config["PAGE_SIZE"], maximum=max_size)
+        page = query_int("page", 1, maximum=MAX_PAGE)
+    else:
+        page = args.get("page", 1)
+        page_size = args.get("page_size", current_app.config["PAGE_SIZE"])
+        if page_size > max_size:
+            raise validation_error("page_size", f"must be at least 1 and at most {max_size}")
     count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     count = count or 0
     page_stmt = stmt.limit(page_size).offset((page - 1) * page_size)
@@ -41,5 +53,5 @@ def paginate(
         "count": count,
         "next": _page_url(page + 1) if page < last_page else None,
         "previous": _page_url(page - 1) if page > 1 and count else None,
-        "results": [serialize(item) for item in items],
+        "results": [serialize(item) for item in items] if serialize else list(items),
     }

@@ -181,7 +181,7 @@ class Factory:
         return self._n
 
     def user(self, email: str | None = None, *, active: bool = True, **fields: Any) -> User:
-        from server.api.auth import hash_password
+        from server.auth.api import hash_password
 
         n = self._next()
         email = email or f"user{n}-{uuid.uuid4().hex[:6]}@example.com"

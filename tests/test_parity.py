@@ -37,7 +37,7 @@ from server import signing
 from server.auth import tokens
 from server.badges import ensure_profile, reissue_badge
 from server.extensions import db
-from server.kiosk_auth import new_device_token
+from server.kiosks.auth import new_device_token
 from server.models import (
     Event,
     EventSession,

@@ -27,10 +27,10 @@ from flask import current_app
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from server.dbtypes import UTCDateTime
 from server.errors import validation_error
 from server.extensions import db
-from server.models.types import UTCDateTime
-from server.models.users import User
+from server.people.models import User
 from shared.timefmt import utcnow
 
 if TYPE_CHECKING:
@@ -137,7 +137,8 @@ def reset_password(
     too short or too long. The new password is hashed before the token is
     looked up; call it with no transaction open (SQLite takes its write lock
     at the first statement)."""
-    from server.api.auth import MAX_PASSWORD, MIN_PASSWORD, hash_password
+    from server.auth.api import hash_password
+    from server.auth.schemas import MAX_PASSWORD, MIN_PASSWORD
 
     if not isinstance(new_password, str) or len(new_password) < MIN_PASSWORD:
         raise validation_error(password_field, f"must be at least {MIN_PASSWORD} characters")

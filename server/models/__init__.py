@@ -1,8 +1,9 @@
-"""The data model (SQLAlchemy 2.0 typed models), one module per aggregate."""
+"""Every table of the data model (each domain's models.py), imported so that
+Alembic and ``db.create_all`` see them all."""
 
-from server.models.access import PAYMENT_STATUSES, ExposantScan, RoomAccess, SessionAccess
-from server.models.content import ANNONCE_TARGETS, Annonce, SessionQuestion
-from server.models.events import (
+from server.access.models import PAYMENT_STATUSES, ExposantScan, RoomAccess, SessionAccess
+from server.content.models import ANNONCE_TARGETS, Annonce, SessionQuestion
+from server.events.models import (
     SESSION_STATUSES,
     SESSION_TYPES,
     Event,
@@ -13,9 +14,9 @@ from server.models.events import (
     UserEventAssignment,
     participant_allowed_rooms,
 )
+from server.kiosks.models import KIOSK_MODES, ChangeLogEntry, Kiosk, SyncState
 from server.models.limits import ATTEMPT_SCOPES, AuthAttempt
-from server.models.sync import KIOSK_MODES, ChangeLogEntry, Kiosk, SyncState
-from server.models.users import RevokedBadge, RevokedToken, User, UserProfile
+from server.people.models import RevokedBadge, RevokedToken, User, UserProfile
 
 __all__ = [
     "ANNONCE_TARGETS",

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from server.dbtypes import UTCDateTime
 from server.extensions import db
-from server.models.types import UTCDateTime
 
 #: what an attempt is counted against
 ATTEMPT_SCOPES = ("account", "address")

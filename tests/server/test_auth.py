@@ -126,7 +126,7 @@ def test_a_username_differing_only_in_case_cannot_be_committed_twice(app):
 
 def test_register_racing_on_a_username_in_another_case_is_a_clean_refusal(app, client, monkeypatch):
     """The other request committed between this one's check and its insert."""
-    from server.api import auth as auth_api
+    import server.auth.api as auth_api
 
     assert client.post("/api/auth/register/", json=register_body()).status_code == 201
     checks = iter([None])  # the first check misses the other row, as in a race
@@ -376,7 +376,7 @@ def hash_checks(app, monkeypatch) -> list[str]:
     """The password hashes computed from now on (checks, and hashes made)."""
     import werkzeug.security
 
-    from server.api.auth import _dummy_hash
+    from server.auth.api import _dummy_hash
 
     with app.app_context():
         _dummy_hash()  # made once per app, before counting
@@ -596,7 +596,7 @@ def test_change_password_ends_every_other_session(app, client, auth, make, membe
 
 
 def test_change_password_ends_sessions_of_the_same_second(app, client, auth, member, monkeypatch):
-    import server.api.auth as auth_api
+    import server.auth.api as auth_api
 
     second = utcnow().replace(microsecond=0) - timedelta(seconds=2)
     clock = {"now": second + timedelta(milliseconds=100)}

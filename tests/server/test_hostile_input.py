@@ -365,7 +365,7 @@ def _check_misses_once(app: Flask, username: str, email: str) -> Callable[..., N
     ran just before that commit (the window between check and insert), later
     checks are the real one. On SQLite the window cannot happen for real (a
     request's transaction holds the write lock from its first statement)."""
-    from server.api import auth as auth_api
+    import server.auth.api as auth_api
 
     real = auth_api._check_unique
     with app.app_context():
@@ -387,7 +387,7 @@ def _check_misses_once(app: Flask, username: str, email: str) -> Callable[..., N
 def test_a_registration_racing_another_is_refused_naming_the_field(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch, field: str
 ) -> None:
-    from server.api import auth as auth_api
+    import server.auth.api as auth_api
 
     mine = {"username": "alice", "email": "alice@example.com", "password": "longenough1"}
     theirs = {"username": "bob", "email": "bob@example.com"}
@@ -409,7 +409,7 @@ def test_a_username_taken_meanwhile_is_refused_naming_the_field(
     world: World,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from server.api import auth as auth_api
+    import server.auth.api as auth_api
 
     part = world.members[PART]
     monkeypatch.setattr(
@@ -468,7 +468,7 @@ def test_an_upload_failing_after_its_inserts_writes_nothing(
     monkeypatch: pytest.MonkeyPatch,
     mode: str,
 ) -> None:
-    from server import scan_upload
+    from server.kiosks import scan_upload
 
     cred = door_kiosk(client, auth, world) if mode == "door" else booth_kiosk(client, auth, world)
     kind = "room_access" if mode == "door" else "booth_visit"
@@ -492,7 +492,7 @@ def test_a_login_creating_a_profile_then_failing_writes_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``ensure_profile``'s SAVEPOINT is part of the request's transaction on both databases."""
-    from server.api import auth as auth_api
+    import server.auth.api as auth_api
     from server.models import UserProfile
 
     user = make.user()

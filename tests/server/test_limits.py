@@ -207,7 +207,7 @@ def test_an_attempt_counts_while_its_password_is_checked(
     """Two workers at once: the second sees the first's attempt before it ends."""
     limited.config["AUTH_LIMIT_PER_ADDRESS"] = 1
     other_worker = create_app(dict(limited.config))
-    import server.api.auth as auth_api
+    import server.auth.api as auth_api
 
     seen: list[int] = []
     real: Callable[[str, str], bool] = auth_api.check_password_hash

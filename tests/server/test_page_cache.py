@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server.api.sync import _parse_cursor
+from server.kiosks.sync import _parse_cursor
 from server.models import Room
 from server.page_cache import PAGES, CachedPage, PageCache
 from tests.conftest import AuthActions, Factory, World

@@ -466,7 +466,7 @@ def test_a_kiosk_of_a_provisioning_code_lives_until_revoked(
 def test_a_kiosk_is_checked_in_one_query(
     app: Flask, client: FlaskClient, auth: AuthActions, world: World
 ) -> None:
-    from server.kiosk_auth import authenticate_kiosk
+    from server.kiosks.auth import authenticate_kiosk
     from tests.server.test_verify import count_queries
 
     ctrl = world.members[CTRL]
@@ -1169,7 +1169,7 @@ def test_a_kiosk_pulling_page_after_page_writes_its_heartbeat_once_a_second(
     auth: AuthActions,
     world: World,
 ) -> None:
-    import server.api.sync as sync_api
+    import server.kiosks.sync as sync_api
 
     kiosk = door_kiosk(client, auth, world)
     t0 = utcnow()

@@ -20,9 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.dbtypes import UTCDateTime
 from server.extensions import db
-from server.models.types import UTCDateTime
-from server.models.users import User
+from server.people.models import User
 from shared.timefmt import utcnow
 
 SESSION_STATUSES = ("pas_encore", "en_cours", "termine")

@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from server.dbtypes import UTCDateTime
 from server.extensions import db
-from server.models.types import UTCDateTime
 from shared.timefmt import utcnow
 
 PAYMENT_STATUSES = ("pending", "paid", "refunded")

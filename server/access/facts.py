@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Uuid, bindparam, select
 
 from server.changefeed import member_records, session_record
+from server.dbtypes import UTCDateTime
 from server.extensions import db
 from server.models import EventSession, RevokedBadge, SessionAccess
-from server.models.types import UTCDateTime
 from server.serializers import money
 from shared.badge import Badge
 from shared.decision import PersonFacts, SessionFacts

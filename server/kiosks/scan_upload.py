@@ -27,12 +27,12 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from server.access.verification import check_signature
 from server.changefeed import member_records
 from server.extensions import db, reads_only
 from server.history import add_accesses, load_history
 from server.models import ExposantScan, Kiosk, RoomAccess
 from server.sealing import CannotOpen, opener
-from server.verification import check_signature
 from shared.badge import MAX_PAYLOAD_CHARS, Badge, BadgeError, parse_badge
 from shared.decision import Place, Verdict, decide
 from shared.sealing import is_sealed

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
 
@@ -24,17 +24,19 @@ from server.changefeed import (
 )
 from server.errors import APIError, validation_error
 from server.extensions import db, reads_only
-from server.kiosk_auth import current_kiosk, require_kiosk
+from server.kiosks.auth import current_kiosk, require_kiosk
+from server.kiosks.scan_upload import store_batch
+from server.kiosks.schemas import ChangesArgs, ChangesSchema, ScanBatchAnswerSchema, ScanBatchSchema
 from server.models import ChangeLogEntry, Kiosk, SyncState
 from server.page_cache import PAGES, CachedPage
-from server.scan_upload import store_batch
+from server.schema import KIOSK, Blueprint, documented
 from server.validation import json_body, query_int
 from shared.gcpause import gc_paused
 from shared.sync import SyncFormatError, parse_batch
 from shared.text import is_ascii_digits
 from shared.timefmt import iso, utcnow
 
-bp = Blueprint("sync", __name__)
+bp = Blueprint("sync", __name__, description="The kiosks' sync: the change feed and scan uploads")
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 5000
@@ -78,6 +80,7 @@ def _key_ok(entity: str, key: str | None) -> bool:
 
 
 @bp.get("/api/sync/changes")
+@documented(bp, auth=KIOSK, errors=(400,), query=ChangesArgs, answers={200: ChangesSchema})
 @require_kiosk
 @gc_paused()  # a page is thousands of fresh dicts: collect after, not during
 def changes() -> ResponseReturnValue:
@@ -225,6 +228,9 @@ def _page(
 
 
 @bp.post("/api/sync/scans")
+@documented(
+    bp, auth=KIOSK, errors=(413,), body=ScanBatchSchema, answers={200: ScanBatchAnswerSchema}
+)
 @require_kiosk
 def upload_scans() -> ResponseReturnValue:
     kiosk = current_kiosk()

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from server.dbtypes import UTCDateTime
 from server.extensions import db
-from server.models.types import UTCDateTime
 from shared.timefmt import utcnow
 
 ANNONCE_TARGETS = ("all", "participants", "exposants", "controlleurs", "gestionnaires")

@@ -5,7 +5,7 @@ event, exposants view their own; only exposants record a scan and read their
 statistics. Objects of another event do not exist for the caller (404).
 
 A scan is decided by the shared decision core in booth mode, exactly as a
-booth kiosk's uploaded scan is (``server.scan_upload``): a refused badge is
+booth kiosk's uploaded scan is (``server.kiosks.scan_upload``): a refused badge is
 logged too (status ``denied``) and answered with the verdict's HTTP code. A
 *visit* (what ``my_scans`` counts and ``export_excel`` lists) is a granted scan.
 """
@@ -15,15 +15,16 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, jsonify, request, send_file
+from flask import jsonify, send_file
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
 
-from server.api.rooms import event_filter
+from server.access.facts import load_facts
+from server.access.verification import check_signature
 from server.auth.permissions import (
     IS_EXPOSANT,
     IS_GESTIONNAIRE,
@@ -33,28 +34,36 @@ from server.auth.permissions import (
 )
 from server.badges import ensure_profile
 from server.errors import APIError, validation_error
+from server.events.api import event_filter
 from server.export import workbook_bytes
+from server.exposants.schemas import (
+    XLSX,
+    ExportArgs,
+    MyScansArgs,
+    MyScansSchema,
+    ScanCreateSchema,
+    ScanListArgs,
+    ScanRecordedSchema,
+    ScanSchema,
+)
 from server.extensions import db
-from server.facts import load_facts
 from server.models import Event, ExposantScan, Participant, User, UserEventAssignment
 from server.pagination import paginate
+from server.schema import Blueprint, documented, page_of
 from server.validation import (
     REQUIRED,
     get_str,
     json_body,
     parse_uuid,
-    query_choice,
-    query_uuid,
 )
-from server.verification import check_signature
 from shared.badge import Badge, BadgeError, parse_badge, public_ref
 from shared.decision import Place, Reason, Verdict, decide
 from shared.leads import MIMETYPE, EventRef, Visit, build_workbook, export_filename
 from shared.roles import Role
-from shared.sync import MAX_NOTES, SCAN_STATUSES
+from shared.sync import MAX_NOTES
 from shared.timefmt import iso, utcnow
 
-bp = Blueprint("exposant_scans", __name__)
+bp = Blueprint("exposant_scans", __name__, description="Booth visits an exposant recorded")
 
 CAN_VIEW = IS_GESTIONNAIRE | IS_EXPOSANT
 EXPORT_ACTIONS = ("download", "share")
@@ -128,47 +137,35 @@ def _visible(stmt: Select[Any], event_id: uuid.UUID) -> Select[Any]:
     return stmt.where(ExposantScan.exposant_id == _own_participant(event_id))
 
 
-def _query_day(name: str) -> tuple[datetime, datetime] | None:
-    """A UTC day given as YYYY-MM-DD: (its start, the next day's start)."""
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
-        return day, day + timedelta(days=1)
-    except (ValueError, OverflowError):
-        raise validation_error(name, "must be a date, YYYY-MM-DD") from None
-
-
 @bp.get("/api/exposant-scans/")
 @require_auth(CAN_VIEW)
-def list_scans() -> ResponseReturnValue:
+@bp.arguments(ScanListArgs, location="query", as_kwargs=True)
+@documented(bp, errors=(400, 403), answers={200: page_of(ScanSchema)})
+def list_scans(**args: Any) -> ResponseReturnValue:
     """Filters: ``status``, ``reason``, ``exposant``, ``scanned_participant``, ``kiosk``,
     ``date`` (a UTC day, YYYY-MM-DD), ``event_id`` (the caller's event only)."""
-    event_id = event_filter()
+    event_id = event_filter(args.get("event_id"))
     stmt = _visible(_scans(), event_id)
-    status = query_choice("status", SCAN_STATUSES)
-    if status is not None:
-        stmt = stmt.where(ExposantScan.status == status)
-    reason = query_choice("reason", [r.value for r in Reason])
-    if reason is not None:
-        stmt = stmt.where(ExposantScan.reason == reason)
+    if args.get("status") is not None:
+        stmt = stmt.where(ExposantScan.status == args["status"])
+    if args.get("reason") is not None:
+        stmt = stmt.where(ExposantScan.reason == args["reason"])
     for name, column in (
         ("exposant", ExposantScan.exposant_id),
         ("scanned_participant", ExposantScan.scanned_participant_id),
         ("kiosk", ExposantScan.kiosk_id),
     ):
-        value = query_uuid(name)
-        if value is not None:
-            stmt = stmt.where(column == value)
-    day = _query_day("date")
+        if args.get(name) is not None:
+            stmt = stmt.where(column == args[name])
+    day = args.get("date")
     if day is not None:
         stmt = stmt.where(ExposantScan.scanned_at >= day[0], ExposantScan.scanned_at < day[1])
     stmt = stmt.order_by(ExposantScan.scanned_at.desc(), ExposantScan.id)
-    return jsonify(paginate(stmt, scan_dict, rows=True))
+    return jsonify(paginate(stmt, scan_dict, rows=True, args=args))
 
 
 @bp.get("/api/exposant-scans/<uuid:scan_id>/")
+@documented(bp, errors=(403, 404), answers={200: ScanSchema})
 @require_auth(CAN_VIEW)
 def get_scan(scan_id: uuid.UUID) -> ResponseReturnValue:
     identity = current_identity()
@@ -189,9 +186,11 @@ def _today() -> tuple[datetime, datetime]:
 
 @bp.get("/api/exposant-scans/my_scans/")
 @require_auth(IS_EXPOSANT)
-def my_scans() -> ResponseReturnValue:
+@bp.arguments(MyScansArgs, location="query", as_kwargs=True)
+@documented(bp, errors=(400, 403), answers={200: MyScansSchema})
+def my_scans(**args: Any) -> ResponseReturnValue:
     """The caller's visits in their event (``event_id``, if given, must be that event)."""
-    event_id = event_filter()
+    event_id = event_filter(args.get("event_id"))
     own = _own_participant(event_id)
     visits = and_(
         ExposantScan.event_id == event_id,
@@ -257,6 +256,18 @@ def booth_verdict(event_id: uuid.UUID, badge: Badge | BadgeError, now: datetime)
 
 
 @bp.post("/api/exposant-scans/")
+@documented(
+    bp,
+    errors=(402, 403, 404),
+    body=ScanCreateSchema,
+    answers={
+        201: ScanRecordedSchema,
+        400: ScanRecordedSchema,
+        402: ScanRecordedSchema,
+        403: ScanRecordedSchema,
+        404: ScanRecordedSchema,
+    },
+)
 @require_auth(IS_EXPOSANT)
 def record_scan() -> ResponseReturnValue:
     """Body: ``{"qr_data": ...}`` or ``{"scanned_participant": uuid}``, and ``"notes"``."""
@@ -360,13 +371,15 @@ def exposant_visits(participant_ids: list[uuid.UUID]) -> list[Visit]:
 
 @bp.get("/api/exposant-scans/export_excel/")
 @require_auth(IS_EXPOSANT)
-def export_excel() -> ResponseReturnValue:
+@bp.arguments(ExportArgs, location="query", as_kwargs=True)
+@documented(bp, errors=(400, 403), answers={200: XLSX})
+def export_excel(**args: Any) -> ResponseReturnValue:
     """Every visit of every event where the caller is an active exposant, as .xlsx.
 
     ``action=download`` (default): ``Content-Disposition: attachment``;
     ``action=share``: ``inline`` (a mobile share sheet). ``X-Filename`` names the file.
     """
-    action = query_choice("action", EXPORT_ACTIONS) or "download"
+    action: str = args.get("action", "download")
     identity = current_identity()
     booths = exposant_events(identity.user_id)
     sheets = build_workbook(

@@ -1,7 +1,7 @@
 """QR verification on the server: gather the facts, ask the shared decision core,
 log the outcome.
 
-The facts (``server.facts``) come from a fixed number of indexed lookups
+The facts (``server.access.facts``) come from a fixed number of indexed lookups
 whatever the size of the event, and every outcome, granted or denied, is one
 RoomAccess row written in one commit.
 """
@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import Uuid, bindparam, insert, select
 
 from server import signing
+from server.access.facts import load_facts, running_session
 from server.extensions import db
-from server.facts import load_facts, running_session
 from server.models import Room, RoomAccess
 from shared.badge import Badge, BadgeError
 from shared.decision import PersonFacts, Place, SessionFacts, Verdict, decide

@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import and_, case, distinct, func, literal, select, union_all
 
-from server.api.rooms import room_in_event
+from server.access.schemas import DiscrepancySchema, RoomStatisticsSchema
 from server.auth.permissions import (
     IS_CONTROLLER,
     IS_GESTIONNAIRE,
@@ -22,6 +22,7 @@ from server.auth.permissions import (
     same_event,
 )
 from server.errors import APIError
+from server.events.api import room_in_event
 from server.extensions import db
 from server.models import (
     Event,
@@ -34,9 +35,10 @@ from server.models import (
     User,
 )
 from server.pagination import paginate
+from server.schema import Blueprint, PageArgs, documented, page_of
 from shared.timefmt import iso, utcnow
 
-bp = Blueprint("stats", __name__)
+bp = Blueprint("stats", __name__, description="Room statistics and kiosk discrepancies")
 
 
 def room_statistics(room: Room) -> dict[str, Any]:
@@ -108,12 +110,14 @@ def room_statistics(room: Room) -> dict[str, Any]:
 
 
 @bp.get("/api/rooms/<uuid:room_id>/statistics/")
+@documented(bp, errors=(403, 404), answers={200: RoomStatisticsSchema})
 @require_auth(IS_GESTIONNAIRE)
 def statistics(room_id: uuid.UUID) -> ResponseReturnValue:
     return jsonify(room_statistics(room_in_event(room_id)))
 
 
 @bp.get("/api/my-room/statistics/")
+@documented(bp, errors=(403, 404), answers={200: RoomStatisticsSchema})
 @require_auth(IS_CONTROLLER)
 def my_room_statistics() -> ResponseReturnValue:
     """The controller's room: the current RoomAssignment, else the assignment's metadata."""
@@ -142,8 +146,10 @@ def my_room_statistics() -> ResponseReturnValue:
 
 
 @bp.get("/api/events/<uuid:event_id>/discrepancies/")
+@documented(bp, errors=(400, 403, 404), answers={200: page_of(DiscrepancySchema)})
 @require_auth(IS_GESTIONNAIRE)
-def discrepancies(event_id: uuid.UUID) -> ResponseReturnValue:
+@bp.arguments(PageArgs, location="query", as_kwargs=True)
+def discrepancies(event_id: uuid.UUID, **args: Any) -> ResponseReturnValue:
     """Kiosk scans where the kiosk's verdict and the server's differ."""
     identity = current_identity()
     if db.session.get(Event, event_id) is None:
@@ -207,4 +213,4 @@ def discrepancies(event_id: uuid.UUID) -> ResponseReturnValue:
             "server": {"status": r.server_status, "reason": r.server_reason},
         }
 
-    return jsonify(paginate(stmt, row, rows=True))
+    return jsonify(paginate(stmt, row, rows=True, args=args))

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.dbtypes import UTCDateTime
 from server.extensions import db
-from server.models.types import UTCDateTime
 from shared.badge import Badge
 from shared.timefmt import utcnow
 

@@ -6,14 +6,13 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from server import sealing, signing
-from server.api.auth import MAX_PASSWORD, check_login
-from server.api.exposant_scans import exposant_events
 from server.auth import limits
+from server.auth.api import check_login
 from server.auth.permissions import (
     CAN_VERIFY,
     IS_GESTIONNAIRE,
@@ -23,15 +22,25 @@ from server.auth.permissions import (
 )
 from server.changefeed import latest_seq_of_event
 from server.errors import APIError, validation_error
+from server.exposants.api import exposant_events
 from server.extensions import db
-from server.kiosk_auth import (
+from server.kiosks.auth import (
     digest,
     new_device_token,
     new_provisioning_code,
     normalize_code,
 )
+from server.kiosks.schemas import (
+    PROVISION_BODY,
+    KioskCreatedSchema,
+    KioskCreateSchema,
+    KioskListArgs,
+    KioskSchema,
+    ProvisionCodeSchema,
+    ProvisionedSchema,
+    ProvisionLoginSchema,
+)
 from server.models import (
-    KIOSK_MODES,
     Event,
     EventSession,
     Kiosk,
@@ -40,11 +49,12 @@ from server.models import (
     UserEventAssignment,
 )
 from server.pagination import paginate
-from server.validation import get_email, get_int, get_str, get_uuid, json_body
+from server.schema import Blueprint, documented, load, page_of
+from server.validation import json_body
 from shared.roles import Role
 from shared.timefmt import iso, utcnow
 
-bp = Blueprint("kiosks", __name__)
+bp = Blueprint("kiosks", __name__, description="Kiosk devices and their provisioning")
 
 CODE_LIFETIME = timedelta(hours=24)
 
@@ -115,20 +125,16 @@ def _pinned(event_id: uuid.UUID, room_id: uuid.UUID | None, session_id: uuid.UUI
 
 @bp.post("/api/kiosks/")
 @require_auth(IS_GESTIONNAIRE)
-def create_kiosk() -> ResponseReturnValue:
+@bp.arguments(KioskCreateSchema)
+@documented(bp, errors=(400, 403, 415), answers={201: KioskCreatedSchema})
+def create_kiosk(data: dict[str, Any]) -> ResponseReturnValue:
     """Register a kiosk; the answer holds a one-time provisioning code."""
     identity = current_identity()
     event_id = identity.require_event()
-    data = json_body()
-    name = get_str(data, "name", max_len=100, controls="line")
-    mode = get_str(data, "mode", max_len=10)
-    if mode not in KIOSK_MODES:
-        raise validation_error("mode", "must be door or booth")
-    exposant_user_id = get_int(data, "exposant_user_id", required=False, minimum=1)
-    room_id, exposant_id = _place(
-        event_id, mode, get_uuid(data, "room_id", required=False), exposant_user_id
-    )
-    pinned = get_uuid(data, "pinned_session_id", required=False)
+    name: str = data["name"]
+    mode: str = data["mode"]
+    room_id, exposant_id = _place(event_id, mode, data.get("room_id"), data.get("exposant_user_id"))
+    pinned: uuid.UUID | None = data.get("pinned_session_id")
     _pinned(event_id, room_id, pinned)
     code, code_hash = new_provisioning_code()
     kiosk = Kiosk(
@@ -156,7 +162,9 @@ def create_kiosk() -> ResponseReturnValue:
 
 @bp.get("/api/kiosks/")
 @require_auth(IS_GESTIONNAIRE)
-def list_kiosks() -> ResponseReturnValue:
+@bp.arguments(KioskListArgs, location="query", as_kwargs=True)
+@documented(bp, errors=(400, 403), answers={200: page_of(KioskSchema)})
+def list_kiosks(**args: Any) -> ResponseReturnValue:
     event_id = current_identity().require_event()
     latest = latest_seq_of_event(db.session, event_id)
     # the kiosk with its room and booth in one query (no lookups per kiosk)
@@ -167,10 +175,12 @@ def list_kiosks() -> ResponseReturnValue:
         .where(Kiosk.event_id == event_id)
         .order_by(Kiosk.created_at, Kiosk.id)
     )
-    return jsonify(paginate(stmt, lambda r: kiosk_dict(r[0], latest, r[1], r[2]), rows=True))
+    answer = paginate(stmt, lambda r: kiosk_dict(r[0], latest, r[1], r[2]), rows=True, args=args)
+    return jsonify(answer)
 
 
 @bp.delete("/api/kiosks/<uuid:kiosk_id>/")
+@documented(bp, errors=(403, 404), answers={204: None})
 @require_auth(IS_GESTIONNAIRE)
 def revoke_kiosk(kiosk_id: uuid.UUID) -> ResponseReturnValue:
     kiosk = db.session.get(Kiosk, kiosk_id)
@@ -200,12 +210,18 @@ def _provisioned(kiosk: Kiosk) -> dict[str, Any]:
 
 
 @bp.post("/api/kiosks/provision/")
+@documented(
+    bp,
+    auth=None,
+    errors=(401, 403, 404, 409, 429),
+    body=PROVISION_BODY,
+    answers={201: ProvisionedSchema},
+)
 def provision() -> ResponseReturnValue:
     """A kiosk takes its credential: with a one-time code, or a staff login."""
     data = json_body()
     if "code" in data:
-        code = get_str(data, "code", max_len=40, controls="line")
-        assert code is not None
+        code: str = load(ProvisionCodeSchema(), data)["code"]
         attempt = limits.attempt()  # a code has no account: guessed per address
         kiosk = db.session.scalar(
             select(Kiosk).where(Kiosk.provisioning_code_hash == digest(normalize_code(code)))
@@ -231,12 +247,13 @@ def provision() -> ResponseReturnValue:
 
 def _provision_by_login(data: dict[str, Any]) -> ResponseReturnValue:
     """A kiosk on a staff login: it syncs only while that person keeps their
-    access (see ``server.kiosk_auth.provisioner_allows``)."""
-    email = get_email(data)
-    password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
-    room_id = get_uuid(data, "room_id", required=False)
-    event_id = get_uuid(data, "event_id", required=False)
-    name = get_str(data, "name", required=False, max_len=100, controls="line")
+    access (see ``server.kiosks.auth.provisioner_allows``)."""
+    login = load(ProvisionLoginSchema(), data)
+    email: str = login["email"]
+    password: str = login["password"]
+    room_id: uuid.UUID | None = login.get("room_id")
+    event_id: uuid.UUID | None = login.get("event_id")
+    name: str | None = login.get("name")
     user = check_login(email, password)
     if user is None:
         raise APIError(401, "Invalid email or password", code="invalid_credentials")

@@ -9,24 +9,31 @@ import uuid
 from typing import Any
 
 import segno
-from flask import Blueprint, jsonify
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from server.access.schemas import (
+    GeneratedBadgeSchema,
+    GenerateSchema,
+    VerdictSchema,
+    VerifyAccessSchema,
+)
+from server.access.verification import Outcome, door_place, verify_at_door
 from server.auth.permissions import CAN_VERIFY, IS_GESTIONNAIRE, current_identity, require_auth
 from server.auth.tokens import MAX_USER_ID
 from server.badges import ensure_profile, reissue_badge
 from server.errors import APIError, validation_error
 from server.extensions import db
 from server.models import User, UserEventAssignment
+from server.schema import Blueprint, documented
 from server.serializers import signed_badge
 from server.validation import REQUIRED, json_body, parse_uuid
-from server.verification import Outcome, door_place, verify_at_door
 from shared.badge import parse_badge
 from shared.decision import Reason
 from shared.timefmt import iso, utcnow
 
-bp = Blueprint("qr", __name__)
+bp = Blueprint("qr", __name__, description="Badges: verifying one at a door, generating one")
 
 
 def _verify_body(outcome: Outcome, room_name: str) -> dict[str, Any]:
@@ -61,6 +68,18 @@ def _verify_body(outcome: Outcome, room_name: str) -> dict[str, Any]:
 
 
 @bp.post("/api/rooms/<uuid:room_id>/verify_access/")
+@documented(
+    bp,
+    errors=(403, 404),
+    body=VerifyAccessSchema,
+    answers={
+        200: VerdictSchema,
+        400: VerdictSchema,
+        402: VerdictSchema,
+        403: VerdictSchema,
+        404: VerdictSchema,
+    },
+)
 @require_auth(CAN_VERIFY)
 def verify_access(room_id: uuid.UUID) -> ResponseReturnValue:
     identity = current_identity()
@@ -89,18 +108,17 @@ def qr_png_data_uri(payload: str) -> str:
 
 @bp.post("/api/qr/generate/")
 @require_auth(IS_GESTIONNAIRE)
-def generate() -> ResponseReturnValue:
+@bp.arguments(GenerateSchema)
+@documented(
+    bp,
+    errors=(400, 403, 404, 415),
+    answers={200: GeneratedBadgeSchema, 201: GeneratedBadgeSchema},
+)
+def generate(data: dict[str, Any]) -> ResponseReturnValue:
     """The badge of a member of the caller's event; ``reissue`` replaces a lost one."""
     identity = current_identity()
-    data = json_body()
-    user_id = data.get("user_id")
-    if user_id is None:
-        raise validation_error("user_id", REQUIRED)
-    if type(user_id) is not int or user_id <= 0:
-        raise validation_error("user_id", "must be a positive integer")
-    reissue = data.get("reissue", False)
-    if not isinstance(reissue, bool):
-        raise validation_error("reissue", "must be true or false")
+    user_id: int = data["user_id"]
+    reissue: bool = data["reissue"]
     if user_id > MAX_USER_ID:
         raise APIError(404, "User not found in this event")
     member = db.session.execute(

@@ -1,0 +1,1 @@
+"""Access: verifying a badge at a door, session access, QR badges, statistics."""

@@ -1,0 +1,1 @@
+"""Content: annonces and session questions."""

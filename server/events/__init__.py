@@ -1,0 +1,1 @@
+"""Events, their rooms and sessions."""

@@ -1,0 +1,1 @@
+"""Exposants: booth scans and leads."""

@@ -1,0 +1,1 @@
+"""Kiosks: devices, their provisioning, the sync feed and scan uploads."""

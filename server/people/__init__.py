@@ -1,0 +1,1 @@
+"""People: users, their profiles and badges, their roles in events."""

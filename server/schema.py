@@ -1,0 +1,517 @@
+"""The schema layer: request and response schemas (marshmallow, parsed by webargs
+through flask-smorest), the OpenAPI document and its Swagger UI, served offline.
+
+One error body everywhere: bad input is a 400 ``{"error", "code", "fields"}``
+as ``server.errors`` writes it, with the seed's messages ("This field is
+required."), never webargs' 422.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from copy import deepcopy
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, NoReturn, TypeVar
+
+import marshmallow as ma
+from flask import Blueprint as FlaskBlueprint
+from flask import Flask, send_from_directory
+from flask.typing import ResponseReturnValue
+from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
+from marshmallow import fields, pre_load
+from webargs.flaskparser import FlaskParser
+
+from server.errors import APIError
+from server.validation import MAX_INT, json_body
+from server.validation import REQUIRED as REQUIRED
+from shared.text import is_ascii_digits, text_problem
+from shared.timefmt import iso
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: the security schemes of the document: a user's JWT, a kiosk's device token
+BEARER = "bearerAuth"
+KIOSK = "kioskToken"
+
+#: marshmallow's own wording, said the seed's way
+_MESSAGES = {
+    "Missing data for required field.": REQUIRED,
+    "Field may not be null.": REQUIRED,
+    "Not a valid string.": "must be a string",
+    "Not a valid integer.": "must be an integer",
+    "Not a valid boolean.": "must be true or false",
+    "Not a valid UUID.": "must be a valid UUID",
+    "Invalid input type.": "must be a JSON object",
+}
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, str]:
+    """``{"json": {"a": ["..."]}}`` to ``{"a": "..."}``: one message per field."""
+    out: dict[str, str] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, Mapping):
+                out.update(_flatten(value, name))
+            elif isinstance(value, list) and value and isinstance(value[0], str):
+                out[name] = _MESSAGES.get(value[0], value[0])
+            elif isinstance(value, list):
+                out[name] = "is not valid"
+            else:
+                out[name] = _MESSAGES.get(str(value), str(value))
+    return out
+
+
+_LOCATIONS = {"json", "query", "querystring", "headers", "form", "files", "view_args"}
+
+
+def schema_error(messages: Any) -> APIError:
+    """The 400 of a failed schema load, naming its fields as ``validation_error`` does."""
+    if isinstance(messages, Mapping) and set(messages) <= _LOCATIONS:
+        merged: dict[str, Any] = {}
+        for value in messages.values():
+            if isinstance(value, Mapping):
+                merged.update(value)
+        messages = merged
+    flat = _flatten(messages) or {"body": "is not valid"}
+    if "_schema" in flat:
+        flat["body"] = flat.pop("_schema")
+    field, problem = next(iter(flat.items()))
+    return APIError(400, f"{field}: {problem}", fields=flat)
+
+
+def load(schema: ma.Schema, data: Any) -> dict[str, Any]:
+    """``data`` through ``schema``, or the app's 400: for a body whose schema
+    depends on what it holds (a kiosk's code, or a login)."""
+    try:
+        return schema.load(data)  # type: ignore[no-any-return]
+    except ma.ValidationError as exc:
+        raise schema_error(exc.messages) from None
+
+
+class Parser(FlaskParser):
+    """webargs' parser, with the app's JSON rules (415 for another type, 400 for
+    invalid JSON) and the app's 400."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+
+    def load_json(self, req: Any, schema: ma.Schema) -> Any:
+        return json_body()
+
+    def handle_error(
+        self,
+        error: ma.ValidationError,
+        req: Any,
+        schema: ma.Schema,
+        *,
+        error_status_code: int | None,
+        error_headers: Mapping[str, str] | None,
+    ) -> NoReturn:
+        raise schema_error(error.messages)
+
+
+class Blueprint(SmorestBlueprint):
+    """A blueprint whose views document themselves; its parser answers the app's 400."""
+
+    ARGUMENTS_PARSER = Parser()
+
+
+class Schema(ma.Schema):
+    """The base of every schema: unknown fields are ignored, as before the schema layer."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+
+class QuerySchema(Schema):
+    """Query parameters: an empty one (``?page=``) is one not given."""
+
+    @pre_load
+    def _drop_empty(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, Mapping):
+            return {key: data[key] for key in data if data[key] != ""}
+        return data
+
+
+class QueryInt(fields.Integer):
+    """A query integer: ASCII digits only (no ``+1``, no ``１``, no ``1e3``)."""
+
+    def __init__(self, *, minimum: int = 1, maximum: int = MAX_INT, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).update({"minimum": minimum, "maximum": maximum})
+        super().__init__(strict=False, **kwargs)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str) or not is_ascii_digits(value) or len(value) > 19:
+            if isinstance(value, str) and value.startswith("-") and is_ascii_digits(value[1:]):
+                raise ma.ValidationError(f"must be at least {self.minimum}")
+            raise ma.ValidationError("must be an integer")
+        number = int(value)
+        if not self.minimum <= number <= self.maximum:
+            raise ma.ValidationError(f"must be at least {self.minimum} and at most {self.maximum}")
+        return number
+
+
+class QueryBool(fields.Boolean):
+    """``true``/``1``/``yes`` and ``false``/``0``/``no``, whatever their case."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        lowered = value.strip().lower() if isinstance(value, str) else None
+        if lowered in {"true", "1", "yes"}:
+            return True
+        if lowered in {"false", "0", "no"}:
+            return False
+        raise ma.ValidationError("must be true or false")
+
+
+class QueryUUID(fields.UUID):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> uuid.UUID:
+        if not isinstance(value, str):
+            raise ma.ValidationError("must be a UUID string")
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            raise ma.ValidationError("must be a valid UUID") from None
+
+
+class QueryChoice(fields.String):
+    def __init__(self, choices: Iterable[str], **kwargs: Any) -> None:
+        self.choices = sorted(choices)
+        kwargs.setdefault("metadata", {})["enum"] = self.choices
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if value not in self.choices:
+            raise ma.ValidationError("must be one of: " + ", ".join(self.choices))
+        return str(value)
+
+
+class _Optional:
+    """A JSON field that reads ``null`` (and, with ``blank_is_none``, ``""``) as not
+    given: a 400 "This field is required." when required, else its default."""
+
+    blank_is_none = False
+    none_is_missing = True
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kw: Any) -> Any:
+        if value is None and not self.none_is_missing:
+            raise ma.ValidationError(self.error_messages.get("null_given", "is not valid"))
+        if (value is None and self.none_is_missing) or (self.blank_is_none and value == ""):
+            value = ma.missing
+        return super().deserialize(value, attr, data, **kw)  # type: ignore[misc]
+
+
+class Text(_Optional, fields.String):
+    """A JSON string, checked as ``server.validation.get_str`` did: ``controls``
+    ``"line"`` refuses control characters (names), ``"text"`` allows only tab and
+    line breaks (notes); lone surrogates and NUL never pass."""
+
+    def __init__(
+        self,
+        *,
+        max_len: int = 255,
+        allow_blank: bool = False,
+        controls: Literal["allow", "line", "text"] = "allow",
+        **kwargs: Any,
+    ) -> None:
+        meta = kwargs.setdefault("metadata", {})
+        meta.setdefault("maxLength", max_len)
+        if not allow_blank:
+            meta.setdefault("minLength", 1)
+        super().__init__(**kwargs)
+        self.max_len = max_len
+        self.allow_blank = allow_blank
+        self.controls = controls
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise ma.ValidationError("must be a string")
+        if "\x00" in value:
+            raise ma.ValidationError("must not contain NUL characters")
+        problem = text_problem(value, controls=self.controls)
+        if problem is not None:
+            raise ma.ValidationError(problem)
+        if not self.allow_blank and not value.strip():
+            raise ma.ValidationError("must not be blank")
+        if len(value) > self.max_len:
+            raise ma.ValidationError(f"must be at most {self.max_len} characters")
+        return value
+
+
+class Email(Text):
+    """An email address, stripped and lower-cased."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("format", "email")
+        super().__init__(max_len=254, controls="line", **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        value = super()._deserialize(value, attr, data, **kwargs).strip().lower()
+        local, _, domain = value.partition("@")
+        if not local or "." not in domain or " " in value or domain.startswith("."):
+            raise ma.ValidationError("must be a valid email address")
+        return value
+
+
+class JsonUUID(_Optional, fields.UUID):
+    """A UUID string; ``""`` is not given."""
+
+    blank_is_none = True
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> uuid.UUID:
+        if not isinstance(value, str):
+            raise ma.ValidationError("must be a UUID string")
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            raise ma.ValidationError("must be a valid UUID") from None
+
+
+class JsonInt(_Optional, fields.Integer):
+    """A JSON number without a fraction (not a boolean), within what a 32-bit
+    column holds unless told otherwise."""
+
+    def __init__(self, *, minimum: int = -MAX_INT - 1, maximum: int = MAX_INT, **kwargs: Any):
+        kwargs.setdefault("metadata", {}).update({"minimum": minimum, "maximum": maximum})
+        super().__init__(**kwargs)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if type(value) is not int:
+            raise ma.ValidationError("must be an integer")
+        if not self.minimum <= value <= self.maximum:
+            raise ma.ValidationError(f"must be between {self.minimum} and {self.maximum}")
+        return value
+
+
+class JsonBool(_Optional, fields.Boolean):
+    """``true`` or ``false``, nothing else (not ``1``, not ``"yes"``; ``null``
+    neither, unless ``none_is_missing``)."""
+
+    default_error_messages = {"null_given": "must be true or false"}  # noqa: RUF012
+
+    def __init__(self, *, none_is_missing: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.none_is_missing = none_is_missing
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ma.ValidationError("must be true or false")
+        return value
+
+
+class Instant(fields.DateTime):
+    """An instant, ISO 8601 in UTC with a ``Z`` (``shared.timefmt.iso``)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return iso(value)
+
+
+class Money(fields.String):
+    """A price as a decimal string with two places: ``"1500.00"``."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str:
+        return f"{(value or Decimal('0')):.2f}"
+
+
+class PageArgs(QuerySchema):
+    """``page`` and ``page_size``, the seed's pagination (its maximum is the app's
+    ``MAX_PAGE_SIZE``, checked by ``server.pagination``)."""
+
+    page = QueryInt(maximum=2**48, metadata={"description": "1-based page number"})
+    page_size = QueryInt(metadata={"description": "items per page, at most MAX_PAGE_SIZE"})
+
+
+_pages: dict[type[ma.Schema], type[ma.Schema]] = {}
+
+
+def page_of(item: type[ma.Schema]) -> type[ma.Schema]:
+    """The seed's paginated list of ``item``: ``{count, next, previous, results}``."""
+    if item not in _pages:
+        name = item.__name__.removesuffix("Schema") + "PageSchema"
+        _pages[item] = type(
+            name,
+            (Schema,),
+            {
+                "count": fields.Integer(required=True),
+                "next": fields.String(required=True, allow_none=True),
+                "previous": fields.String(required=True, allow_none=True),
+                "results": fields.List(fields.Nested(item), required=True),
+            },
+        )
+    return _pages[item]
+
+
+class ErrorSchema(Schema):
+    """Every error's body."""
+
+    error = fields.String(required=True)
+    code = fields.String(required=True)
+    fields = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+_ERROR_TEXT = {
+    400: "Invalid input: `fields` names each field and its problem",
+    401: "Not authenticated: no token, or an expired or revoked one",
+    402: "Payment required",
+    403: "Permission denied",
+    404: "Not found",
+    405: "Method not allowed (the Allow header lists the allowed ones)",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type: send JSON",
+    429: "Too many attempts",
+    503: "Unavailable",
+}
+
+
+def _content(schema: Any) -> dict[str, Any]:
+    """A schema as JSON content; a dict with ``content`` is taken as it is."""
+    if schema is None:
+        return {}
+    if isinstance(schema, Mapping) and "content" in schema:
+        return dict(schema)
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def documented(
+    blp: SmorestBlueprint,
+    *,
+    auth: str | None = BEARER,
+    errors: Iterable[int] = (),
+    body: Any = None,
+    answers: Mapping[int, Any] | None = None,
+    query: type[ma.Schema] | None = None,
+    **doc: Any,
+) -> Callable[[F], F]:
+    """A view's security scheme and its error answers, in the document.
+
+    ``body`` and ``answers`` document a request body and answers that the view
+    parses and writes by hand (the hot paths), and ``query`` its query
+    parameters: the schemas describe, they do not run."""
+    codes = set(errors)
+    if auth is not None:
+        codes |= {401}
+    if body is not None:
+        codes |= {400, 415}
+
+    def decorate(view: F) -> F:
+        # flask-smorest's decorators wrap the view in a call each; here they
+        # only write the doc, on a stand-in, and the view itself gets it: a
+        # hot path pays nothing for being documented
+        def probe() -> None:
+            """Carries the view's doc while flask-smorest's decorators write it."""
+
+        probe._apidoc = deepcopy(getattr(view, "_apidoc", {}))  # type: ignore[attr-defined]
+        for code in sorted(codes):
+            probe = blp.alt_response(code, schema=ErrorSchema, description=_ERROR_TEXT[code])(probe)
+        extra = dict(doc)
+        extra["security"] = [{auth: []}] if auth is not None else []
+        if query is not None:
+            extra["parameters"] = [{"in": "query", "schema": query}]
+        if body is not None:
+            extra["requestBody"] = {"required": True, **_content(body)}
+        if answers:
+            responses = {}
+            for code, schema in answers.items():
+                if code in codes and schema is not None:  # an answer, or the error body
+                    content = {"anyOf": [schema, ErrorSchema]}
+                    described = {"content": {"application/json": {"schema": content}}}
+                    text = _ERROR_TEXT[code]
+                else:
+                    described, text = _content(schema), _ANSWER_TEXT.get(code, "OK")
+                responses[str(code)] = {"description": text, **described}
+            extra["responses"] = responses
+        view._apidoc = blp.doc(**extra)(probe)._apidoc  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+_ANSWER_TEXT = {200: "OK", 201: "Created", 204: "No content"}
+
+
+class _Api(Api):
+    """flask-smorest's Api with the app's error body in the document; no catch-all
+    ``default`` response (each operation lists its own)."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_error_handlers(self) -> None:
+        """The app's handlers (``server.errors``) answer every error."""
+
+
+_SWAGGER_ASSETS = "/api/docs/assets/"
+
+
+def _swagger_dir() -> Path:
+    import swagger_ui_bundle
+
+    return Path(swagger_ui_bundle.swagger_ui_path)
+
+
+def init_app(app: Flask) -> Api:
+    """The OpenAPI document at /api/openapi.json, Swagger UI at /api/docs/ with
+    its scripts and styles from the swagger-ui-bundle package (no outside host)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        api_version = version("badgegate")
+    except PackageNotFoundError:
+        api_version = "0+unknown"
+    app.config.setdefault("API_TITLE", "BadgeGate")
+    app.config.setdefault("API_VERSION", api_version)
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs/")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", _SWAGGER_ASSETS)
+    # the spec's own error answers are ours (ErrorSchema), listed per operation
+    app.config.setdefault("API_SPEC_OPTIONS", {})
+    api = _Api(
+        app,
+        spec_kwargs={
+            "info": {"description": "The BadgeGate sync server's REST API (the seed's)."},
+        },
+    )
+    api.spec.components.security_scheme(
+        BEARER,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A user's access token from POST /api/auth/login/",
+        },
+    )
+    api.spec.components.security_scheme(
+        KIOSK,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A kiosk's device token, from POST /api/kiosks/provision/",
+        },
+    )
+
+    assets = FlaskBlueprint("swagger_assets", __name__)
+
+    @assets.get(_SWAGGER_ASSETS + "<path:name>")
+    def swagger_asset(name: str) -> ResponseReturnValue:
+        return send_from_directory(_swagger_dir(), name, max_age=86400)
+
+    app.register_blueprint(assets)
+    return api
+
+
+def register(app: Flask, api: Api, blueprints: Iterable[FlaskBlueprint]) -> None:
+    """Register each blueprint: documented ones through the Api, others as they are."""
+    for bp in blueprints:
+        if isinstance(bp, SmorestBlueprint):
+            api.register_blueprint(bp)
+        else:
+            app.register_blueprint(bp)

@@ -38,6 +38,8 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 
+echo "== the API's documentation: ${API}/api/docs/ (OpenAPI document: ${API}/api/openapi.json)"
+
 # The door of the plenary room, and a few badges to scan there.
 read -r ROOM SAMPLES < <(.venv/bin/python - "$API" <<'EOF'
 import json, sys

@@ -13,6 +13,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from server import actionlog
 from server.access.schemas import (
     GeneratedBadgeSchema,
     GenerateSchema,
@@ -132,7 +133,23 @@ def generate(data: dict[str, Any]) -> ResponseReturnValue:
     ).scalar_one_or_none()
     if member is None:
         raise APIError(404, "User not found in this event")
-    profile = reissue_badge(member, identity.user) if reissue else ensure_profile(member)
+    if reissue:
+        old = ensure_profile(member).badge_id
+        profile = reissue_badge(member, identity.user)
+        # the log names a badge by its last characters: a badge id is half of the
+        # seed's two-field badge, which the server still accepts online
+        actionlog.record(
+            db.session,
+            event_id=identity.event_id,
+            actor_id=identity.user_id,
+            action="badge.reissued",
+            obj_type="user",
+            obj_id=member.id,
+            before={"badge": f"...{old[-4:]}"},
+            after={"badge": f"...{profile.badge_id[-4:]}"},
+        )
+    else:
+        profile = ensure_profile(member)
     payload = signed_badge(profile).payload()
     body = {
         "user_id": member.id,

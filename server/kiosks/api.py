@@ -10,7 +10,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from server import sealing, signing
+from server import actionlog, sealing, signing
 from server.auth import limits
 from server.auth.api import check_login
 from server.auth.permissions import (
@@ -151,6 +151,7 @@ def create_kiosk(data: dict[str, Any]) -> ResponseReturnValue:
     )
     db.session.add(kiosk)
     db.session.flush()
+    _logged(kiosk, "kiosk.created", identity.user_id, None)
     body = {
         "kiosk": kiosk_dict(kiosk),
         "provisioning_code": code,
@@ -186,18 +187,57 @@ def revoke_kiosk(kiosk_id: uuid.UUID) -> ResponseReturnValue:
     kiosk = db.session.get(Kiosk, kiosk_id)
     if kiosk is None:
         raise APIError(404, "Kiosk not found")
-    same_event(current_identity(), kiosk.event_id, "Kiosk")
+    identity = current_identity()
+    same_event(identity, kiosk.event_id, "Kiosk")
     if kiosk.revoked_at is None:
+        before = _logged_fields(kiosk)
         kiosk.revoked_at = utcnow()
         kiosk.provisioning_code_hash = None
+        _logged(kiosk, "kiosk.revoked", identity.user_id, before)
     db.session.commit()
     return "", 204
 
 
-def _provisioned(kiosk: Kiosk) -> dict[str, Any]:
+#: what the action log keeps of a kiosk: never a code or a credential (hashes included)
+_LOGGED_FIELDS = (
+    "name",
+    "mode",
+    "room_id",
+    "exposant_id",
+    "pinned_session_id",
+    "provisioned_at",
+    "provisioned_by_login",
+    "revoked_at",
+)
+
+
+def _logged_fields(kiosk: Kiosk) -> dict[str, Any]:
+    return actionlog.snapshot(kiosk, _LOGGED_FIELDS)
+
+
+def _logged(kiosk: Kiosk, action: str, actor_id: int | None, before: dict[str, Any] | None) -> None:
+    """The kiosk's change in its event's action log, in this transaction."""
+    actionlog.record(
+        db.session,
+        event_id=kiosk.event_id,
+        actor_id=actor_id,
+        action=action,
+        obj_type="kiosk",
+        obj_id=kiosk.id,
+        before=before,
+        after=_logged_fields(kiosk),
+    )
+
+
+def _provisioned(kiosk: Kiosk, *, new: bool) -> dict[str, Any]:
+    """The kiosk's credential; logged as done by the person who logged in for it
+    (a kiosk provisioned with a code is logged as done by no one: the device)."""
+    before = None if new else _logged_fields(kiosk)
     token = new_device_token(kiosk)
     kiosk.provisioned_at = utcnow()
     kiosk.provisioning_code_hash = None
+    actor = kiosk.created_by_id if kiosk.provisioned_by_login else None
+    _logged(kiosk, "kiosk.provisioned", actor, before)
     event = db.session.get(Event, kiosk.event_id)
     assert event is not None
     return {
@@ -239,7 +279,7 @@ def provision() -> ResponseReturnValue:
                 fields={"code": "not valid"},
             )
         attempt.succeeded()
-        body = _provisioned(kiosk)
+        body = _provisioned(kiosk, new=False)
         db.session.commit()
         return jsonify(body), 201
     return _provision_by_login(data)
@@ -305,6 +345,6 @@ def _provision_by_login(data: dict[str, Any]) -> ResponseReturnValue:
         )
     db.session.add(kiosk)
     db.session.flush()
-    body = _provisioned(kiosk)
+    body = _provisioned(kiosk, new=True)
     db.session.commit()
     return jsonify(body), 201

@@ -3,12 +3,14 @@ listed newest first and filtered by object, person, action and time."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select
 
 from server.actionlog import (
@@ -24,8 +26,9 @@ from server.actionlog import (
 from server.extensions import db
 from server.models import SessionAccess, User
 from server.pagination import paginate
+from shared.roles import Role
 from shared.timefmt import utcnow
-from tests.conftest import Factory, World
+from tests.conftest import TEST_PASSWORD, AuthActions, Factory, World
 
 
 def _count() -> int:
@@ -253,3 +256,92 @@ def test_bad_entries_are_refused_before_the_database(
             before=None,
             after=None,
         )
+
+
+# ---------------------------------------------------------------------------
+# the writes of kiosks and badges are logged
+
+
+def _entries(app: Flask) -> list[ActionLogEntry]:
+    with app.app_context():
+        rows = db.session.scalars(select(ActionLogEntry).order_by(ActionLogEntry.id)).all()
+        for row in rows:
+            db.session.expunge(row)
+        return list(rows)
+
+
+def test_a_kiosk_created_provisioned_and_revoked_is_in_the_log_without_its_secrets(
+    app: Flask, client: FlaskClient, auth: AuthActions, make: Factory
+) -> None:
+    world = make.world()
+    gest = world.members[Role.GESTIONNAIRE.value]
+    headers = auth.headers(gest)
+    made = client.post(
+        "/api/kiosks/", json={"name": "Porte A", "mode": "door", "room_id": str(world.rooms[0])},
+        headers=headers,
+    )  # fmt: skip
+    assert made.status_code == 201, made.json
+    code = made.json["provisioning_code"]
+    token = client.post("/api/kiosks/provision/", json={"code": code}).json["device_token"]
+    kiosk_id = made.json["kiosk"]["id"]
+    assert client.delete(f"/api/kiosks/{kiosk_id}/", headers=headers).status_code == 204
+    assert client.delete(f"/api/kiosks/{kiosk_id}/", headers=headers).status_code == 204
+
+    entries = _entries(app)
+    assert [(e.action, e.actor_id, e.obj_type, e.obj_id) for e in entries] == [
+        ("kiosk.created", gest.user_id, "kiosk", kiosk_id),
+        ("kiosk.provisioned", None, "kiosk", kiosk_id),  # with a code: the device did it
+        ("kiosk.revoked", gest.user_id, "kiosk", kiosk_id),  # once: the second changed nothing
+    ]
+    assert all(e.event_id == world.event_id for e in entries)
+    created, provisioned, revoked = entries
+    assert created.before is None and created.after["room_id"] == str(world.rooms[0])
+    assert provisioned.before["provisioned_at"] is None and provisioned.after["provisioned_at"]
+    assert revoked.before["revoked_at"] is None and revoked.after["revoked_at"]
+    logged = json.dumps([(e.before, e.after) for e in entries])
+    secret = token.rsplit(".", 1)[-1]
+    for forbidden in (code, code.replace("-", ""), secret, "token_hash", "code_hash"):
+        assert forbidden not in logged
+
+
+def test_a_kiosk_provisioned_with_a_login_is_logged_as_done_by_that_person(
+    app: Flask, client: FlaskClient, make: Factory
+) -> None:
+    world = make.world()
+    controller = world.members[Role.CONTROLLEUR.value]
+    r = client.post(
+        "/api/kiosks/provision/",
+        json={"email": controller.email, "password": TEST_PASSWORD, "room_id": str(world.rooms[1])},
+    )
+    assert r.status_code == 201, r.json
+    (entry,) = _entries(app)
+    assert (entry.action, entry.actor_id, entry.before) == (
+        "kiosk.provisioned", controller.user_id, None,
+    )  # fmt: skip
+    assert entry.after["room_id"] == str(world.rooms[1]) and entry.after["provisioned_by_login"]
+
+
+def test_a_reissued_badge_is_logged_by_its_last_characters_only(
+    app: Flask, client: FlaskClient, auth: AuthActions, make: Factory
+) -> None:
+    world = make.world()
+    gest = world.members[Role.GESTIONNAIRE.value]
+    person = world.members[Role.PARTICIPANT.value]
+    plain = client.post("/api/qr/generate/", json={"user_id": person.user_id},
+                        headers=auth.headers(gest))  # fmt: skip
+    assert plain.status_code == 200 and _entries(app) == []  # showing a badge changes nothing
+    r = client.post(
+        "/api/qr/generate/",
+        json={"user_id": person.user_id, "reissue": True},
+        headers=auth.headers(gest),
+    )
+    assert r.status_code == 201, r.json
+    new_badge = r.json["badge_id"]
+    (entry,) = _entries(app)
+    assert (entry.action, entry.actor_id, entry.obj_type, entry.obj_id, entry.event_id) == (
+        "badge.reissued", gest.user_id, "user", str(person.user_id), world.event_id,
+    )  # fmt: skip
+    assert entry.before == {"badge": f"...{person.badge_id[-4:]}"}
+    assert entry.after == {"badge": f"...{new_badge[-4:]}"}
+    logged = json.dumps([entry.before, entry.after])
+    assert person.badge_id not in logged and new_badge not in logged

@@ -367,8 +367,12 @@ def _check_session(session: EventSession, values: Mapping[str, Any]) -> None:
         name = "end_time" if "end_time" in values or "start_time" not in values else "start_time"
         raise validation_error(name, "end_time must be after start_time")
     if session.is_paid and session.session_type != "atelier":
-        field = "is_paid" if "is_paid" in values else "session_type"
-        raise validation_error(field, "Only an atelier can be paid.")
+        problem = "Only an atelier can be paid."
+        raise APIError(
+            400,
+            f"is_paid: {problem}",
+            fields={"is_paid": problem, "session_type": "must be atelier for a paid session"},
+        )
     if session.price is None or session.price < 0:
         raise validation_error("price", "must be at least 0")
 

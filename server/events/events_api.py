@@ -98,9 +98,11 @@ def _uploads(*, partial: bool) -> Iterator[tuple[dict[str, Any], dict[str, str |
             form = {key: request.form[key] for key in request.form}
             files: dict[str, str | None] = {}
             for name in operations.EVENT_FILES:
-                if form.get(name) == "":  # an empty field: remove the file
-                    files[name] = None
-                form.pop(name, None)
+                if name not in form:
+                    continue
+                if form.pop(name) != "":
+                    raise validation_error(name, "must be a file (or empty: remove the file)")
+                files[name] = None  # an empty field: remove the file
             values = _load(form, partial=partial)
             for name in operations.EVENT_FILES:
                 upload = request.files.get(name)

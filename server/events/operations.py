@@ -318,8 +318,14 @@ def create_room(identity: Identity, values: Mapping[str, Any]) -> Room:
     return room
 
 
+def _same_event(identity: Identity, values: Mapping[str, Any]) -> None:
+    """A change may name its object's event (the token's), never move it to another."""
+    _event_of_body(identity, values)
+
+
 def update_room(identity: Identity, room: Room, values: Mapping[str, Any]) -> Room:
     require_gestionnaire(identity, room.event_id)
+    _same_event(identity, values)
     before = actionlog.snapshot(room, ROOM_FIELDS)
     _apply(room, values, ROOM_FIELDS)
     db.session.flush()
@@ -413,6 +419,7 @@ def update_session(
     identity: Identity, session: EventSession, values: Mapping[str, Any]
 ) -> EventSession:
     require_gestionnaire(identity, session.event_id)
+    _same_event(identity, values)
     before = actionlog.snapshot(session, SESSION_FIELDS)
     _apply(session, values, tuple(f for f in SESSION_FIELDS if f != "room_id"))
     _check_session(session, values)

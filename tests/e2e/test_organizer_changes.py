@@ -73,3 +73,15 @@ def test_a_session_moved_through_the_api_changes_the_door_verdict(
     )
     assert [e["action"] for e in log["results"]] == ["session.update", "session.update"]
     assert log["results"][1]["changed"] == ["end_time", "room_id", "start_time"]
+
+
+def test_a_room_closed_through_the_api_reaches_the_door_kiosk(
+    server: Server, gestionnaire: Api, door_kiosk: DoorKiosk
+) -> None:
+    door = door_kiosk(ROOM_A)
+    room_id = server.room_id(ROOM_A)
+    assert door.records("rooms", "id")[room_id]["is_active"] is True
+    closed = gestionnaire.request("PATCH", f"/api/rooms/{room_id}/", json={"is_active": False})
+    assert closed["is_active"] is False
+    door.sync()
+    assert door.records("rooms", "id")[room_id]["is_active"] is False

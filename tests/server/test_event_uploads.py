@@ -190,6 +190,16 @@ def test_files_that_only_pretend_are_refused_and_nothing_is_kept(
         assert db.session.query(ActionLogEntry).count() == 0
 
 
+def test_a_file_field_sent_as_text_is_refused(
+    app: Flask, client: FlaskClient, make: Factory, auth: AuthActions
+) -> None:
+    world = make.world()
+    got = _patch(
+        client, auth.headers(world.members[G]), world.event_id, {"logo": "http://x/logo.png"}
+    )
+    assert got.status_code == 400 and list(got.json["fields"]) == ["logo"]
+
+
 def test_a_zip_is_not_a_pdf(
     app: Flask, client: FlaskClient, make: Factory, auth: AuthActions
 ) -> None:

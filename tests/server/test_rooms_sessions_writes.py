@@ -146,6 +146,10 @@ def test_rooms_of_another_event_are_404_and_its_event_id_403(
     assert client.get(path + "participants/", headers=g).status_code == 404
     got = client.post("/api/rooms/", json={"name": "x", "event": str(other.event_id)}, headers=g)
     assert got.status_code == 403 and "event" in got.json["fields"]
+    moved = client.patch(
+        f"/api/rooms/{world.rooms[0]}/", json={"event": str(other.event_id)}, headers=g
+    )
+    assert moved.status_code == 403
     mine = client.post("/api/rooms/", json={"name": "x", "event": str(world.event_id)}, headers=g)
     assert mine.status_code == 201
     with app.app_context():

@@ -525,3 +525,24 @@ def test_a_session_nobody_refers_to_is_deleted(
     (entry,) = _log(app, action="session.delete")
     assert entry.before["title"] == "Keynote" and entry.after is None
     assert _feed(app, "session", world.free_session)[-1].op == "delete"
+
+
+def test_a_platform_admin_without_a_role_in_the_event_writes_no_room_or_session(
+    app: Flask, client: FlaskClient, make: Factory, auth: AuthActions
+) -> None:
+    world = make.world()
+    admin = make.user()
+    with app.app_context():
+        row = db.session.get(type(admin), admin.id)
+        assert row is not None
+        row.is_admin = True
+        db.session.commit()
+    no_event = {"Authorization": f"Bearer {auth.tokens(admin.id, None, None)['access']}"}
+    got = client.post("/api/rooms/", json={"name": "x"}, headers=no_event)
+    assert got.status_code == 400 and got.json["code"] == "no_event_context"
+    in_event = {"Authorization": f"Bearer {auth.tokens(admin.id, world.event_id, None)['access']}"}
+    assert client.post("/api/rooms/", json={"name": "x"}, headers=in_event).status_code == 403
+    path = f"/api/sessions/{world.free_session}/"
+    assert client.patch(path, json={"title": "x"}, headers=in_event).status_code == 403
+    assert client.post(path + "mark_live/", headers=no_event).status_code == 400
+    assert _count(app, Room) == 3 and _log(app) == []

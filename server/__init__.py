@@ -102,7 +102,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.cli import register_commands
     from server.errors import register_error_handlers
     from server.events import api as rooms
+    from server.events import events_api as events
+    from server.events import rooms_manage_api as room_writes
     from server.events import sessions_api as sessions
+    from server.events import sessions_manage_api as session_writes
     from server.exposants import api as exposant_scans
     from server.kiosks import api as kiosks
     from server.kiosks import sync
@@ -111,6 +114,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     api = init_schema(app)  # the OpenAPI document and Swagger UI, at /api/
     modules = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
+    modules += (events, room_writes, session_writes)  # the organizers' writes
     register(app, api, [module.bp for module in modules])
     signing.init_app(app)
     sealing.init_app(app)

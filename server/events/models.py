@@ -43,10 +43,27 @@ class Event(db.Model):
     guide_file: Mapped[str | None] = mapped_column(String(500))
     logo: Mapped[str | None] = mapped_column(String(500))
     banner: Mapped[str | None] = mapped_column(String(500))
+    #: who to contact about the event (shown to participants)
+    organizer_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    organizer_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    organizer_phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     president_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def status_at(self, now: datetime) -> str:
+        """``upcoming`` before its start, ``finished`` after its end, else ``ongoing``."""
+        if now < self.start_date:
+            return "upcoming"
+        if now >= self.end_date:
+            return "finished"
+        return "ongoing"
+
+    @property
+    def status(self) -> str:
+        """Derived from the dates, never stored: it cannot disagree with them."""
+        return self.status_at(utcnow())
 
 
 class Room(db.Model):

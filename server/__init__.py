@@ -99,6 +99,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.auth import api as auth
     from server.auth import limits
     from server.auth import reset as _reset  # noqa: F401  (registers its table)
+    from server.auth import reset_api as password_reset
     from server.cli import register_commands
     from server.errors import register_error_handlers
     from server.events import api as rooms
@@ -111,6 +112,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     api = init_schema(app)  # the OpenAPI document and Swagger UI, at /api/
     modules = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
+    modules += (password_reset,)
     register(app, api, [module.bp for module in modules])
     signing.init_app(app)
     sealing.init_app(app)

@@ -96,6 +96,11 @@ class ProfileSchema(UserSchema):
     badge = fields.Nested(BadgeSchema, required=True)
     current_event_id = fields.UUID(required=True, allow_none=True)
     role = fields.String(required=True, allow_none=True)
+    participant_id = fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the caller's participant record in the current event"},
+    )
 
 
 class PasswordChangedSchema(Schema):
@@ -110,3 +115,12 @@ class DetailSchema(Schema):
 
 class AccessTokenSchema(Schema):
     access = fields.String(required=True)
+
+
+class PasswordResetSchema(Schema):
+    email = fields.String(required=True, metadata={"format": "email", "maxLength": 254})
+
+
+class PasswordResetConfirmSchema(Schema):
+    token = fields.String(required=True, metadata={"maxLength": 128})
+    new_password = fields.String(required=True, metadata={"minLength": 8, "maxLength": 128})

@@ -186,16 +186,24 @@ def get_scan(scan_id: uuid.UUID) -> ResponseReturnValue:
     return jsonify(scan_dict(row))
 
 
+_PAGE_PARAMETERS = [
+    {"in": "query", "name": "event_id", "schema": {"type": "string", "format": "uuid"}},
+    {"in": "query", "name": "page", "schema": {"type": "integer", "minimum": 1}},
+    {"in": "query", "name": "page_size", "schema": {"type": "integer", "minimum": 1}},
+]
+
+
 def _today() -> tuple[datetime, datetime]:
     start = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     return start, start + timedelta(days=1)
 
 
 @bp.get("/api/exposant-scans/my_scans/")
-@documented(bp, errors=(400, 403), answers={200: MyScansSchema})
+@documented(bp, errors=(400, 403), answers={200: MyScansSchema}, parameters=_PAGE_PARAMETERS)
 @require_auth(IS_EXPOSANT)
 def my_scans() -> ResponseReturnValue:
-    """The caller's visits in their event (``event_id``, if given, must be that event)."""
+    """The caller's visits in their event (``event_id``, if given, must be that event),
+    a page at a time (``page``, ``page_size``); the totals count every visit."""
     event_id = event_filter()
     own = _own_participant(event_id)
     visits = and_(
@@ -208,14 +216,18 @@ def my_scans() -> ResponseReturnValue:
     total, today_count = db.session.execute(
         select(func.count(), func.count().filter(today)).select_from(ExposantScan).where(visits)
     ).one()
-    rows = db.session.execute(
-        _scans().where(visits).order_by(ExposantScan.scanned_at.desc(), ExposantScan.id)
-    ).all()
+    page = paginate(
+        _scans().where(visits).order_by(ExposantScan.scanned_at.desc(), ExposantScan.id),
+        scan_dict,
+        rows=True,
+    )
+    # the seed's ``scans`` is this page's visits, as ``results`` is
     return jsonify(
         {
             "total_visits": total,
             "today_visits": today_count,
-            "scans": [scan_dict(r) for r in rows],
+            **page,
+            "scans": page["results"],
         }
     )
 

@@ -63,8 +63,14 @@ class ScanListArgs(PageArgs):
 
 
 class MyScansSchema(Schema):
+    """The seed's totals, and one page of the visits (``scans`` is ``results``)."""
+
     total_visits = fields.Integer(required=True)
     today_visits = fields.Integer(required=True)
+    count = fields.Integer(required=True)
+    next = fields.String(required=True, allow_none=True)
+    previous = fields.String(required=True, allow_none=True)
+    results = fields.List(fields.Nested(ScanSchema), required=True)
     scans = fields.List(fields.Nested(ScanSchema), required=True)
 
 

@@ -95,6 +95,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         storage,
     )
     from server.access import api as qr
+    from server.access import session_access_api as session_access
     from server.access import stats
     from server.auth import api as auth
     from server.auth import limits
@@ -112,7 +113,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     api = init_schema(app)  # the OpenAPI document and Swagger UI, at /api/
     modules = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
-    modules += (password_reset,)
+    modules += (password_reset, session_access)
     register(app, api, [module.bp for module in modules])
     signing.init_app(app)
     sealing.init_app(app)

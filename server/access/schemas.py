@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from server.schema import Schema
+from server.access.models import PAYMENT_STATUSES
+from server.schema import Instant, Money, PageArgs, QueryBool, QueryChoice, QueryUUID, Schema
 
 
 class VerifyAccessSchema(Schema):
@@ -65,3 +66,84 @@ class DiscrepancySchema(Schema):
     decided_offline = fields.Boolean(required=True, allow_none=True)
     kiosk = fields.Dict(required=True)
     server = fields.Dict(required=True)
+
+
+class SessionAccessSchema(Schema):
+    """A participant's access to a paid atelier (the seed's SessionAccess)."""
+
+    id = fields.UUID(required=True)
+    participant = fields.UUID(attribute="participant_id", required=True)
+    session = fields.UUID(attribute="session_id", required=True)
+    payment_status = fields.String(required=True, metadata={"enum": list(PAYMENT_STATUSES)})
+    has_access = fields.Boolean(required=True)
+    amount_paid = Money(required=True, metadata={"example": "5000.00"})
+    paid_at = Instant(required=True, allow_none=True)
+    granted_at = Instant(required=True, allow_none=True)
+    registered_at = Instant(required=True)
+
+
+class SessionAccessBodySchema(Schema):
+    """What a gestionnaire sends: a payment, a refund, a grant (the view parses it)."""
+
+    participant = fields.UUID(metadata={"description": "required on create; cannot change"})
+    session = fields.UUID(metadata={"description": "required on create; cannot change"})
+    payment_status = fields.String(metadata={"enum": list(PAYMENT_STATUSES)})
+    has_access = fields.Boolean()
+    amount_paid = fields.String(metadata={"example": "5000.00"})
+    paid_at = fields.String(metadata={"format": "date-time"})
+
+
+class SessionAccessListArgs(PageArgs):
+    participant_id = QueryUUID()
+    session_id = QueryUUID()
+    payment_status = QueryChoice(PAYMENT_STATUSES)
+    has_access = QueryBool()
+
+
+class _AtelierRoomSchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    capacity = fields.Integer(required=True)
+
+
+class _AtelierSchema(Schema):
+    id = fields.UUID(required=True)
+    session_id = fields.UUID(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    speaker_name = fields.String(required=True)
+    speaker_title = fields.String(required=True)
+    speaker_bio = fields.String(required=True)
+    speaker_photo_url = fields.String(required=True, allow_none=True)
+    theme = fields.String(required=True)
+    room = fields.Nested(_AtelierRoomSchema, required=True)
+    start_time = fields.String(required=True, metadata={"format": "date-time"})
+    end_time = fields.String(required=True, metadata={"format": "date-time"})
+    price = fields.Float(required=True)
+    payment_status = fields.String(required=True, metadata={"enum": list(PAYMENT_STATUSES)})
+    has_access = fields.Boolean(required=True)
+    amount_paid = fields.Float(required=True)
+    paid_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    registered_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class _AtelierParticipantSchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    badge_id = fields.String(required=True)
+
+
+class _AtelierSummarySchema(Schema):
+    total_ateliers = fields.Integer(required=True)
+    paid_count = fields.Integer(required=True)
+    pending_count = fields.Integer(required=True)
+    total_paid = fields.Float(required=True)
+    total_pending = fields.Float(required=True)
+    total_amount = fields.Float(required=True)
+
+
+class MyAteliersSchema(Schema):
+    participant = fields.Nested(_AtelierParticipantSchema, required=True)
+    summary = fields.Nested(_AtelierSummarySchema, required=True)
+    ateliers = fields.List(fields.Nested(_AtelierSchema), required=True)

@@ -108,12 +108,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.exposants import api as exposant_scans
     from server.kiosks import api as kiosks
     from server.kiosks import sync
+    from server.people import assignments_api as user_assignments
+    from server.people import participants_api as participants
     from server.schema import init_app as init_schema
     from server.schema import register
 
     api = init_schema(app)  # the OpenAPI document and Swagger UI, at /api/
     modules = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
-    modules += (password_reset, session_access)
+    modules += (password_reset, session_access, participants, user_assignments)
     register(app, api, [module.bp for module in modules])
     signing.init_app(app)
     sealing.init_app(app)

@@ -63,7 +63,13 @@ def _visible(event_id: uuid.UUID) -> Select[tuple[UserEventAssignment]]:
 @documented(bp, errors=(400, 403), answers={200: page_of(AssignmentSchema)})
 def list_assignments(**args: Any) -> ResponseReturnValue:
     """The roles of the caller's event (others than gestionnaires: their own)."""
-    stmt = _visible(event_filter(args.get("event")))
+    try:
+        event_id = event_filter(args.get("event"))
+    except APIError as exc:  # the seed names this filter ``event``
+        if exc.fields and "event_id" in exc.fields:
+            exc.fields = {"event": exc.fields["event_id"]}
+        raise
+    stmt = _visible(event_id)
     if args.get("user") is not None:
         stmt = stmt.where(UserEventAssignment.user_id == args["user"])
     if args.get("role") is not None:

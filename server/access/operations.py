@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -28,8 +30,8 @@ from server import actionlog
 from server.auth.permissions import IS_GESTIONNAIRE, Identity
 from server.errors import APIError, validation_error
 from server.extensions import db
-from server.models import PAYMENT_STATUSES, EventSession, Participant, RoomAccess, SessionAccess
-from server.validation import get_bool, get_choice, get_instant, get_money, get_uuid
+from server.models import EventSession, Participant, RoomAccess, SessionAccess
+from server.validation import REQUIRED
 from shared.timefmt import utcnow
 
 #: what the action log keeps of an access
@@ -42,7 +44,6 @@ LOGGED = (
     "paid_at",
     "granted_at",
 )
-_FIELDS = {"participant", "session", "payment_status", "has_access", "amount_paid", "paid_at"}
 
 
 def require_gestionnaire(actor: Identity) -> uuid.UUID:
@@ -77,11 +78,12 @@ def access_in_event(access_id: uuid.UUID, event_id: uuid.UUID) -> SessionAccess 
 
 
 def _apply(access: SessionAccess, session: EventSession, data: Mapping[str, Any]) -> None:
-    """Set the payment fields given in ``data``, with the payment rules."""
-    status = get_choice(data, "payment_status", PAYMENT_STATUSES)
-    has_access = get_bool(data, "has_access")
-    amount = get_money(data, "amount_paid")
-    paid_at = get_instant(data, "paid_at")
+    """Set the payment fields given in ``data`` (a loaded ``SessionAccessBodySchema``),
+    with the payment rules."""
+    status: str | None = data.get("payment_status")
+    has_access: bool | None = data.get("has_access")
+    amount: Decimal | None = data.get("amount_paid")
+    paid_at: datetime | None = data.get("paid_at")
     now = utcnow()
     if status is not None:
         access.payment_status = status
@@ -117,19 +119,15 @@ def _action(before: Mapping[str, Any] | None, access: SessionAccess) -> str:
     return "session_access.create" if before is None else "session_access.update"
 
 
-def _unknown(data: Mapping[str, Any]) -> None:
-    extra = sorted(set(data) - _FIELDS)
-    if extra:
-        raise validation_error(extra[0], "is not a field of a session access")
-
-
 def create_access(actor: Identity, data: Mapping[str, Any]) -> SessionAccess:
     """Register a participant for a session, with a payment, a grant, or pending."""
     event_id = require_gestionnaire(actor)
-    _unknown(data)
-    participant_id = get_uuid(data, "participant")
-    session_id = get_uuid(data, "session")
-    assert participant_id is not None and session_id is not None
+    participant_id: uuid.UUID | None = data.get("participant")
+    session_id: uuid.UUID | None = data.get("session")
+    if participant_id is None:
+        raise validation_error("participant", REQUIRED)
+    if session_id is None:
+        raise validation_error("session", REQUIRED)
     participant = _participant_of(event_id, participant_id, "participant")
     session = _session_of(event_id, session_id, "session")
     taken = select(SessionAccess.id).where(
@@ -165,22 +163,17 @@ def create_access(actor: Identity, data: Mapping[str, Any]) -> SessionAccess:
     return access
 
 
-def update_access(
-    actor: Identity, access_id: uuid.UUID, data: Mapping[str, Any], *, partial: bool
-) -> SessionAccess:
-    """Record a payment, a refund, a grant or a change of amount (PUT: ``payment_status``
-    is required; the participant and the session cannot change)."""
+def update_access(actor: Identity, access_id: uuid.UUID, data: Mapping[str, Any]) -> SessionAccess:
+    """Record a payment, a refund, a grant or a change of amount (the participant
+    and the session cannot change)."""
     event_id = require_gestionnaire(actor)
     access = access_in_event(access_id, event_id)
     if access is None:
         raise APIError(404, "Session access not found")
-    _unknown(data)
     for field, current in (("participant", access.participant_id), ("session", access.session_id)):
-        given = get_uuid(data, field, required=False)
+        given = data.get(field)
         if given is not None and given != current:
             raise validation_error(field, "cannot be changed; create another access")
-    if not partial:
-        get_choice(data, "payment_status", PAYMENT_STATUSES, required=True)
     session = db.session.get(EventSession, access.session_id)
     assert session is not None
     before = actionlog.snapshot(access, LOGGED)

@@ -11,7 +11,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
@@ -36,7 +36,6 @@ from server.extensions import db
 from server.models import EventSession, Participant, SessionAccess
 from server.pagination import paginate
 from server.schema import Blueprint, documented, page_of
-from server.validation import json_body
 from shared.timefmt import iso
 
 bp = Blueprint("session_access", __name__, description="Access to paid ateliers")
@@ -90,24 +89,25 @@ def get_access(access_id: uuid.UUID) -> SessionAccess:
 
 
 @bp.post("/api/session-access/")
-@documented(bp, errors=(403,), body=SessionAccessBodySchema, answers={201: SessionAccessSchema})
 @require_auth(IS_GESTIONNAIRE)
-def create_access() -> ResponseReturnValue:
+@bp.arguments(SessionAccessBodySchema)
+@documented(bp, errors=(400, 403, 415), answers={201: SessionAccessSchema})
+def create_access(data: dict[str, Any]) -> ResponseReturnValue:
     """Register a participant for a session: pending, paid (access) or granted."""
-    access = operations.create_access(current_identity(), json_body())
+    access = operations.create_access(current_identity(), data)
     body = _DUMP.dump(access)
     db.session.commit()
     return jsonify(body), 201
 
 
 @bp.route("/api/session-access/<uuid:access_id>/", methods=["PUT", "PATCH"])
-@documented(bp, errors=(403, 404), body=SessionAccessBodySchema, answers={200: SessionAccessSchema})
 @require_auth(IS_GESTIONNAIRE)
-def update_access(access_id: uuid.UUID) -> ResponseReturnValue:
-    """Record a payment, a refund (access taken away) or a grant."""
-    access = operations.update_access(
-        current_identity(), access_id, json_body(), partial=request.method == "PATCH"
-    )
+@bp.arguments(SessionAccessBodySchema)
+@documented(bp, errors=(400, 403, 404, 415), answers={200: SessionAccessSchema})
+def update_access(data: dict[str, Any], access_id: uuid.UUID) -> ResponseReturnValue:
+    """Record a payment, a refund (access taken away) or a grant (PUT:
+    ``payment_status`` required)."""
+    access = operations.update_access(current_identity(), access_id, data)
     body = _DUMP.dump(access)
     db.session.commit()
     return jsonify(body)

@@ -9,11 +9,13 @@ an active account gets a mail (``server.mail``) with a single-use token
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from server.auth import api as auth_api
+from server.auth import tokens
+from server.auth.permissions import authenticate
 from server.auth.reset import mail_reset, reset_password, start_reset
 from server.auth.schemas import (
     AccessTokenSchema,
@@ -25,7 +27,6 @@ from server.auth.schemas import (
 from server.extensions import db
 from server.mail import MailError
 from server.schema import Blueprint, documented
-from server.validation import get_email, get_str, json_body
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +36,11 @@ RESET_SENT = "If an account has this email, a password reset message was sent to
 
 
 @bp.post("/api/auth/password-reset/")
-@documented(bp, auth=None, body=PasswordResetSchema, answers={200: DetailSchema})
-def password_reset() -> ResponseReturnValue:
+@bp.arguments(PasswordResetSchema)
+@documented(bp, auth=None, errors=(400, 415), answers={200: DetailSchema})
+def password_reset(data: dict[str, Any]) -> ResponseReturnValue:
     """Mail a reset token to the account with this email, if there is one."""
-    email = get_email(json_body())
-    assert email is not None
-    started = start_reset(db.session, email)
+    started = start_reset(db.session, data["email"])
     db.session.commit()  # the token is stored before the mail leaves
     if started is not None:
         user, token = started
@@ -53,21 +53,23 @@ def password_reset() -> ResponseReturnValue:
 
 
 @bp.post("/api/auth/password-reset/confirm/")
-@documented(bp, auth=None, body=PasswordResetConfirmSchema, answers={200: DetailSchema})
-def password_reset_confirm() -> ResponseReturnValue:
+@bp.arguments(PasswordResetConfirmSchema)
+@documented(bp, auth=None, errors=(400, 415), answers={200: DetailSchema})
+def password_reset_confirm(data: dict[str, Any]) -> ResponseReturnValue:
     """Set a new password with a mailed token; every earlier session of the account ends."""
-    data = json_body()
-    token = get_str(data, "token", max_len=128, controls="line")
-    new_password = get_str(data, "new_password", max_len=auth_api.MAX_PASSWORD, allow_blank=True)
-    assert token is not None and new_password is not None
     db.session.commit()  # no transaction open while the new password is hashed
-    reset_password(db.session, token, new_password)
+    reset_password(db.session, data["token"], data["new_password"])
     db.session.commit()
     return jsonify({"detail": "Password has been reset."})
 
 
 @bp.post("/api/auth/token/refresh/")
-@documented(bp, auth=None, errors=(401,), body=RefreshSchema, answers={200: AccessTokenSchema})
-def auth_token_refresh() -> ResponseReturnValue:
+@bp.arguments(RefreshSchema)
+@documented(bp, auth=None, errors=(400, 401, 415), answers={200: AccessTokenSchema})
+def auth_token_refresh(data: dict[str, Any]) -> ResponseReturnValue:
     """The same as ``POST /api/token/refresh/`` (the seed's mobile client calls this path)."""
-    return auth_api.refresh_token()
+    identity = authenticate(data["refresh"], ("refresh",))
+    claims = identity.claims
+    return jsonify(
+        {"access": tokens.issue("access", claims.user_id, claims.event_id, identity.role)}
+    )

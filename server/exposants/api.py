@@ -36,7 +36,16 @@ from server.badges import ensure_profile
 from server.errors import APIError, validation_error
 from server.events.api import event_filter
 from server.export import workbook_bytes
-from server.exposants.schemas import MyScansSchema, ScanCreateSchema, ScanRecordedSchema, ScanSchema
+from server.exposants.schemas import (
+    XLSX,
+    ExportArgs,
+    MyScansArgs,
+    MyScansSchema,
+    ScanCreateSchema,
+    ScanListArgs,
+    ScanRecordedSchema,
+    ScanSchema,
+)
 from server.extensions import db
 from server.models import Event, ExposantScan, Participant, User, UserEventAssignment
 from server.pagination import paginate
@@ -143,7 +152,7 @@ def _query_day(name: str) -> tuple[datetime, datetime] | None:
 
 
 @bp.get("/api/exposant-scans/")
-@documented(bp, errors=(400, 403), answers={200: page_of(ScanSchema)})
+@documented(bp, errors=(400, 403), query=ScanListArgs, answers={200: page_of(ScanSchema)})
 @require_auth(CAN_VIEW)
 def list_scans() -> ResponseReturnValue:
     """Filters: ``status``, ``reason``, ``exposant``, ``scanned_participant``, ``kiosk``,
@@ -186,20 +195,13 @@ def get_scan(scan_id: uuid.UUID) -> ResponseReturnValue:
     return jsonify(scan_dict(row))
 
 
-_PAGE_PARAMETERS = [
-    {"in": "query", "name": "event_id", "schema": {"type": "string", "format": "uuid"}},
-    {"in": "query", "name": "page", "schema": {"type": "integer", "minimum": 1}},
-    {"in": "query", "name": "page_size", "schema": {"type": "integer", "minimum": 1}},
-]
-
-
 def _today() -> tuple[datetime, datetime]:
     start = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     return start, start + timedelta(days=1)
 
 
 @bp.get("/api/exposant-scans/my_scans/")
-@documented(bp, errors=(400, 403), answers={200: MyScansSchema}, parameters=_PAGE_PARAMETERS)
+@documented(bp, errors=(400, 403), query=MyScansArgs, answers={200: MyScansSchema})
 @require_auth(IS_EXPOSANT)
 def my_scans() -> ResponseReturnValue:
     """The caller's visits in their event (``event_id``, if given, must be that event),
@@ -388,7 +390,7 @@ def exposant_visits(participant_ids: list[uuid.UUID]) -> list[Visit]:
 
 
 @bp.get("/api/exposant-scans/export_excel/")
-@documented(bp, errors=(400, 403), answers={200: None})
+@documented(bp, errors=(400, 403), query=ExportArgs, answers={200: XLSX})
 @require_auth(IS_EXPOSANT)
 def export_excel() -> ResponseReturnValue:
     """Every visit of every event where the caller is an active exposant, as .xlsx.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
@@ -24,7 +24,6 @@ from server.pagination import paginate
 from server.people import operations
 from server.people.schemas import AssignmentBodySchema, AssignmentListArgs, AssignmentSchema
 from server.schema import Blueprint, documented, page_of
-from server.validation import json_body
 from shared.timefmt import iso
 
 bp = Blueprint("user_assignments", __name__, description="People's roles in the caller's event")
@@ -93,24 +92,25 @@ def get_assignment(assignment_id: uuid.UUID) -> ResponseReturnValue:
 
 
 @bp.post("/api/user-assignments/")
-@documented(bp, errors=(403, 409), body=AssignmentBodySchema, answers={201: AssignmentSchema})
 @require_auth(IS_GESTIONNAIRE)
-def create_assignment() -> ResponseReturnValue:
+@bp.arguments(AssignmentBodySchema)
+@documented(bp, errors=(400, 403, 409, 415), answers={201: AssignmentSchema})
+def create_assignment(data: dict[str, Any]) -> ResponseReturnValue:
     """Give a person (``user``, or ``email``: created if new) a role in the event."""
-    a = operations.create_assignment(current_identity(), json_body())
+    a = operations.create_assignment(current_identity(), data)
     answer = assignment_dict(a)
     db.session.commit()
     return jsonify(answer), 201
 
 
 @bp.route("/api/user-assignments/<uuid:assignment_id>/", methods=["PUT", "PATCH"])
-@documented(bp, errors=(403, 404, 409), body=AssignmentBodySchema, answers={200: AssignmentSchema})
 @require_auth(IS_GESTIONNAIRE)
-def update_assignment(assignment_id: uuid.UUID) -> ResponseReturnValue:
-    """Change the role or its metadata, or withdraw it (``is_active=false``)."""
-    a = operations.update_assignment(
-        current_identity(), assignment_id, json_body(), partial=request.method == "PATCH"
-    )
+@bp.arguments(AssignmentBodySchema)
+@documented(bp, errors=(400, 403, 404, 409, 415), answers={200: AssignmentSchema})
+def update_assignment(data: dict[str, Any], assignment_id: uuid.UUID) -> ResponseReturnValue:
+    """Change the role or its metadata, or withdraw it (``is_active=false``). PUT:
+    ``role`` required."""
+    a = operations.update_assignment(current_identity(), assignment_id, data)
     answer = assignment_dict(a)
     db.session.commit()
     return jsonify(answer)

@@ -8,7 +8,6 @@ action log with the values before and after. Nothing is committed here.
 
 from __future__ import annotations
 
-import json
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -20,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 from server import actionlog
 from server.access.operations import require_gestionnaire
 from server.auth.permissions import IS_GESTIONNAIRE, Identity
-from server.auth.tokens import MAX_USER_ID
 from server.badges import ensure_profile
 from server.errors import APIError, validation_error
 from server.extensions import db
@@ -33,14 +31,12 @@ from server.models import (
     User,
     UserEventAssignment,
 )
-from server.validation import get_bool, get_choice, get_email, get_int, get_str, get_uuid_list
-from shared.roles import ALL_ROLES, STAFF_ROLES, Role
+from server.validation import REQUIRED
+from shared.roles import STAFF_ROLES, Role
 from shared.timefmt import utcnow
 
 PARTICIPANT_LOGGED = ("user_id", "event_id", "badge_number", "organisation", "plan_file")
 ASSIGNMENT_LOGGED = ("user_id", "event_id", "role", "is_active", "meta")
-#: the largest ``metadata`` object, as JSON text
-MAX_METADATA = 4096
 
 
 # ---------------------------------------------------------------------------
@@ -56,32 +52,29 @@ def _unique_username(email: str) -> str:
 
 
 def person(actor: Identity, event_id: uuid.UUID, data: Mapping[str, Any]) -> tuple[User, bool]:
-    """The account a body names: ``user`` (an id), or ``email``, created when no
-    account has it (a random password nobody knows, and a badge). True if created."""
-    has_user = data.get("user") is not None
-    has_email = data.get("email") not in (None, "")
-    if has_user and has_email:
+    """The account a loaded body names: ``user`` (an id), or ``email``, created when
+    no account has it (a random password nobody knows, and a badge). True if created."""
+    user_id: int | None = data.get("user")
+    email: str | None = data.get("email")
+    if user_id is not None and email is not None:
         raise validation_error("email", "give user or email, not both")
-    if has_user:
-        user_id = get_int(data, "user", minimum=1, maximum=MAX_USER_ID)
-        user = db.session.get(User, user_id)
-        if user is None:
+    if user_id is not None:
+        found = db.session.get(User, user_id)
+        if found is None:
             raise validation_error("user", "no such user")
-        return user, False
-    if not has_email:
+        return found, False
+    if email is None:
         raise validation_error("user", "give the user's id, or an email")
-    email = get_email(data)
-    first = get_str(data, "first_name", required=False, max_len=150, default="", controls="line")
-    last = get_str(data, "last_name", required=False, max_len=150, default="", controls="line")
+    first: str = data.get("first_name") or ""
+    last: str = data.get("last_name") or ""
     user = db.session.scalar(select(User).where(User.email == email))
     if user is not None:
         return user, False
-    assert email is not None
     user = User(
         username=_unique_username(email),
         email=email,
-        first_name=(first or "").strip(),
-        last_name=(last or "").strip(),
+        first_name=first.strip(),
+        last_name=last.strip(),
         # no password hash matches this: the person sets one with a password reset
         password_hash="!" + secrets.token_urlsafe(32),
     )
@@ -130,17 +123,6 @@ def _log(
 # ---------------------------------------------------------------------------
 # participants
 
-_PARTICIPANT_FIELDS = {
-    "user",
-    "email",
-    "first_name",
-    "last_name",
-    "badge_number",
-    "organisation",
-    "allowed_room_ids",
-    "plan_file",
-}
-
 
 def _participant_snapshot(p: Participant) -> dict[str, Any]:
     out = actionlog.snapshot(p, PARTICIPANT_LOGGED)
@@ -155,8 +137,7 @@ def participant_in_event(participant_id: uuid.UUID, event_id: uuid.UUID) -> Part
     return found
 
 
-def _rooms(event_id: uuid.UUID, data: Mapping[str, Any]) -> list[Room]:
-    ids = get_uuid_list(data, "allowed_room_ids")
+def _rooms(event_id: uuid.UUID, ids: list[uuid.UUID]) -> list[Room]:
     if not ids:
         return []
     rooms = list(db.session.scalars(select(Room).where(Room.id.in_(ids))))
@@ -187,19 +168,19 @@ def _flush_participant(p: Participant) -> None:
 
 
 def _set_participant_fields(p: Participant, data: Mapping[str, Any], *, required: bool) -> None:
-    badge = get_str(data, "badge_number", required=required, max_len=50, controls="line")
+    badge: str | None = data.get("badge_number")
+    if badge is None and required:
+        raise validation_error("badge_number", REQUIRED)
     if badge is not None:
         badge = badge.strip()
         _badge_number_free(p.event_id, badge, p.id)
         p.badge_number = badge
         p.qr_code_data = f"PARTICIPANT:{p.user_id}:{badge}"
-    organisation = get_str(
-        data, "organisation", required=False, max_len=200, allow_blank=True, controls="line"
-    )
+    organisation: str | None = data.get("organisation")
     if organisation is not None:
         p.organisation = organisation.strip()
-    if "allowed_room_ids" in data and data["allowed_room_ids"] is not None:
-        p.allowed_rooms = _rooms(p.event_id, data)
+    if data.get("allowed_room_ids") is not None:
+        p.allowed_rooms = _rooms(p.event_id, data["allowed_room_ids"])
 
 
 def create_participant(
@@ -208,7 +189,6 @@ def create_participant(
     """Register a person in the actor's event: their participant record, and the
     participant role when they have no role there yet."""
     event_id = require_gestionnaire(actor)
-    _unknown(data, _PARTICIPANT_FIELDS, "participant")
     user, _created = person(actor, event_id, data)
     field = "user" if data.get("user") is not None else "email"
     already = select(Participant.id).where(
@@ -249,21 +229,16 @@ def update_participant(
     participant_id: uuid.UUID,
     data: Mapping[str, Any],
     *,
-    partial: bool,
     plan_file: str | None = None,
     remove_plan: bool = False,
 ) -> Participant:
     """Change a participant's badge number, organisation, allowed rooms or plan
-    (PUT: ``badge_number`` is required; the person cannot change)."""
+    (the person cannot change)."""
     event_id = require_gestionnaire(actor)
     p = participant_in_event(participant_id, event_id)
-    _unknown(data, _PARTICIPANT_FIELDS - {"email", "first_name", "last_name"}, "participant")
-    if data.get("user") is not None:
-        given = get_int(data, "user", minimum=1, maximum=MAX_USER_ID)
-        if given != p.user_id:
-            raise validation_error("user", "cannot be changed")
+    _same_person(data, p.user_id)
     before = _participant_snapshot(p)
-    _set_participant_fields(p, data, required=not partial)
+    _set_participant_fields(p, data, required=False)
     if plan_file is not None:
         p.plan_file = plan_file
     elif remove_plan:
@@ -307,16 +282,18 @@ def delete_participant(actor: Identity, participant_id: uuid.UUID) -> None:
     db.session.flush()
 
 
-def _unknown(data: Mapping[str, Any], allowed: set[str], what: str) -> None:
-    extra = sorted(set(data) - allowed)
-    if extra:
-        raise validation_error(extra[0], f"is not a field of a {what} here")
+def _same_person(data: Mapping[str, Any], user_id: int) -> None:
+    """An update names no other person than the one it is about."""
+    if data.get("user") is not None and data["user"] != user_id:
+        raise validation_error("user", "cannot be changed")
+    for name in ("email", "first_name", "last_name"):
+        if data.get(name) is not None:
+            raise validation_error(name, "cannot be changed here")
 
 
 # ---------------------------------------------------------------------------
 # user assignments (roles)
 
-_ASSIGNMENT_FIELDS = {"user", "email", "first_name", "last_name", "role", "is_active", "metadata"}
 _ROOM_KEY = "assigned_room_id"
 
 
@@ -331,19 +308,12 @@ def assignment_in_event(assignment_id: uuid.UUID, event_id: uuid.UUID) -> UserEv
     return found
 
 
-def _metadata(event_id: uuid.UUID, role: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
-    if "metadata" not in data or data["metadata"] is None:
+def _metadata(
+    event_id: uuid.UUID, role: str, value: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """``metadata`` with its ``assigned_room_id`` checked: a room of the event, staff only."""
+    if value is None:
         return None
-    value = data["metadata"]
-    if not isinstance(value, dict):
-        raise validation_error("metadata", "must be a JSON object")
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-        text.encode("utf-8")
-    except (ValueError, UnicodeEncodeError):
-        raise validation_error("metadata", "must be plain JSON text") from None
-    if len(text) > MAX_METADATA:
-        raise validation_error("metadata", f"must be at most {MAX_METADATA} characters as JSON")
     room = value.get(_ROOM_KEY)
     if room is not None:
         field = f"metadata.{_ROOM_KEY}"
@@ -392,11 +362,11 @@ def _keep_a_manager(a: UserEventAssignment, role: str, active: bool) -> None:
 def create_assignment(actor: Identity, data: Mapping[str, Any]) -> UserEventAssignment:
     """Give a person (an account, or an email: created if new) a role in the event."""
     event_id = require_gestionnaire(actor)
-    _unknown(data, _ASSIGNMENT_FIELDS, "user assignment")
-    role = get_choice(data, "role", ALL_ROLES, required=True)
-    active = get_bool(data, "is_active")
-    assert role is not None
-    meta = _metadata(event_id, role, data)
+    role: str | None = data.get("role")
+    if role is None:
+        raise validation_error("role", REQUIRED)
+    active: bool | None = data.get("is_active")
+    meta = _metadata(event_id, role, data.get("metadata"))
     user, _created = person(actor, event_id, data)
     field = "user" if data.get("user") is not None else "email"
     existing = db.session.scalar(
@@ -432,21 +402,17 @@ def create_assignment(actor: Identity, data: Mapping[str, Any]) -> UserEventAssi
 
 
 def update_assignment(
-    actor: Identity, assignment_id: uuid.UUID, data: Mapping[str, Any], *, partial: bool
+    actor: Identity, assignment_id: uuid.UUID, data: Mapping[str, Any]
 ) -> UserEventAssignment:
-    """Change a role, its metadata, or withdraw it (``is_active=false``). PUT: ``role``
-    is required. The event's last gestionnaire stays one (409)."""
+    """Change a role, its metadata, or withdraw it (``is_active=false``). The
+    event's last gestionnaire stays one (409)."""
     event_id = require_gestionnaire(actor)
     a = assignment_in_event(assignment_id, event_id)
-    _unknown(data, _ASSIGNMENT_FIELDS - {"email", "first_name", "last_name"}, "user assignment")
-    if data.get("user") is not None:
-        given = get_int(data, "user", minimum=1, maximum=MAX_USER_ID)
-        if given != a.user_id:
-            raise validation_error("user", "cannot be changed")
-    role = get_choice(data, "role", ALL_ROLES, required=not partial) or a.role
-    active = get_bool(data, "is_active")
-    active = a.is_active if active is None else active
-    meta = _metadata(event_id, role, data)
+    _same_person(data, a.user_id)
+    role: str = data.get("role") or a.role
+    given: bool | None = data.get("is_active")
+    active = a.is_active if given is None else given
+    meta = _metadata(event_id, role, data.get("metadata"))
     if meta is None and role not in STAFF_ROLES and (a.meta or {}).get(_ROOM_KEY):
         meta = {k: v for k, v in a.meta.items() if k != _ROOM_KEY}  # staff only
     _keep_a_manager(a, role, active)
@@ -465,4 +431,4 @@ def update_assignment(
 def withdraw_assignment(actor: Identity, assignment_id: uuid.UUID) -> UserEventAssignment:
     """DELETE: the role is withdrawn (``is_active=false``), not erased: kiosks and the
     event's history refer to it."""
-    return update_assignment(actor, assignment_id, {"is_active": False}, partial=True)
+    return update_assignment(actor, assignment_id, {"is_active": False})

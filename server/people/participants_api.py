@@ -37,7 +37,7 @@ from server.people.schemas import (
     ParticipantListArgs,
     ParticipantSchema,
 )
-from server.schema import Blueprint, documented, page_of
+from server.schema import Blueprint, documented, load, page_of
 from server.uploads import store_upload
 from server.validation import json_body
 from shared.text import is_ascii_digits, text_problem
@@ -47,16 +47,6 @@ bp = Blueprint("participants", __name__, description="Participants of the caller
 
 #: who reads every participant of the event (the others: their own record)
 SEES_ALL = CAN_VERIFY
-
-_BODY_DOC = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": ParticipantBodySchema},
-            "multipart/form-data": {"schema": ParticipantFormSchema},
-        },
-    }
-}
 
 
 def participant_dict(p: Participant) -> dict[str, Any]:
@@ -89,42 +79,42 @@ def _visible(event_id: uuid.UUID) -> Select[tuple[Participant]]:
 
 
 def _body() -> tuple[dict[str, Any], FileStorage | None, bool]:
-    """The fields, the uploaded plan (multipart) and whether the plan is to be removed."""
+    """The loaded fields, the uploaded plan (multipart) and whether the plan goes."""
+    upload = None
     if request.mimetype == "multipart/form-data":
-        form = request.form
-        data: dict[str, Any] = {}
-        for key in form:
-            if key == "allowed_room_ids":
-                values = [v for item in form.getlist(key) for v in item.split(",") if v.strip()]
-                data[key] = [v.strip() for v in values]
+        raw: dict[str, Any] = {}
+        for key in request.form:
+            if key == "allowed_room_ids":  # repeated, or comma-separated
+                items = [v for item in request.form.getlist(key) for v in item.split(",")]
+                raw[key] = [v.strip() for v in items if v.strip()]
                 continue
-            value = form.get(key, "")
-            problem = text_problem(value, controls="line")
-            if problem is not None:
-                raise validation_error(key, problem)
-            data[key] = (
-                int(value)
-                if key == "user" and is_ascii_digits(value) and len(value) < 12
-                else value
-            )
+            value = request.form.get(key, "")
+            if key == "user" and is_ascii_digits(value) and len(value) <= 10:
+                raw[key] = int(value)
+            else:
+                raw[key] = value
         for key in request.files:
             if key != "plan_file":
-                raise validation_error(key, "is not a file field")
+                raise validation_error(key, "is not a file field here")
         upload = request.files.get("plan_file")
-        if "plan_file" in data:  # sent as text, not as a file
-            if data.pop("plan_file") != "":
-                raise validation_error("plan_file", "must be a file (a PDF)")
-            return data, None, True
-        return data, upload, False
-    data = dict(json_body())
-    remove = False
-    if "plan_file" in data:
-        if data.pop("plan_file") is not None:
-            raise validation_error(
-                "plan_file", "upload the PDF in a multipart form; null removes it"
-            )
-        remove = True
-    return data, None, remove
+        if "plan_file" in raw and raw.pop("plan_file") != "":
+            raise validation_error("plan_file", "must be a file (a PDF)")
+    else:
+        raw = dict(json_body())
+    remove = "plan_file" in raw
+    if raw.get("plan_file") is not None:
+        raise validation_error("plan_file", "upload the PDF in a multipart form; null removes it")
+    data = load(ParticipantBodySchema(), raw)
+    data.pop("plan_file", None)
+    return data, upload, remove
+
+
+_BODY = {
+    "content": {
+        "application/json": {"schema": ParticipantBodySchema},
+        "multipart/form-data": {"schema": ParticipantFormSchema},
+    }
+}
 
 
 @bp.get("/api/participants/")
@@ -171,8 +161,8 @@ def _stored_plan(upload: FileStorage | None) -> str | None:
 
 
 @bp.post("/api/participants/")
-@documented(bp, errors=(400, 403, 413, 415), answers={201: ParticipantSchema}, **_BODY_DOC)
 @require_auth(IS_GESTIONNAIRE)
+@documented(bp, errors=(400, 403, 413, 415), body=_BODY, answers={201: ParticipantSchema})
 def create_participant() -> ResponseReturnValue:
     """Register a person (``user``, or ``email``: the account is created if new)."""
     data, upload, _remove = _body()
@@ -190,24 +180,18 @@ def create_participant() -> ResponseReturnValue:
 
 
 @bp.route("/api/participants/<uuid:participant_id>/", methods=["PUT", "PATCH"])
-@documented(bp, errors=(400, 403, 404, 413, 415), answers={200: ParticipantSchema}, **_BODY_DOC)
 @require_auth(IS_GESTIONNAIRE)
+@documented(bp, errors=(400, 403, 404, 413, 415), body=_BODY, answers={200: ParticipantSchema})
 def update_participant(participant_id: uuid.UUID) -> ResponseReturnValue:
     """Change the badge number, organisation, allowed rooms or plan."""
     data, upload, remove = _body()
-    partial = request.method == "PATCH"
     plan = None
     if upload is not None:  # as on create: the fields, then the file, then the write
-        operations.update_participant(current_identity(), participant_id, data, partial=partial)
+        operations.update_participant(current_identity(), participant_id, data)
         db.session.rollback()
         plan = _stored_plan(upload)
     p = operations.update_participant(
-        current_identity(),
-        participant_id,
-        data,
-        partial=partial,
-        plan_file=plan,
-        remove_plan=remove,
+        current_identity(), participant_id, data, plan_file=plan, remove_plan=remove
     )
     answer = participant_dict(p)
     db.session.commit()

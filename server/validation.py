@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from flask import request
 
 from server.errors import APIError, validation_error
 from shared.text import is_ascii_digits, text_problem
-from shared.timefmt import parse_iso
 
 REQUIRED = "This field is required."
 
@@ -161,88 +158,3 @@ def get_int(
     if not minimum <= value <= maximum:
         raise validation_error(name, f"must be between {minimum} and {maximum}")
     return value
-
-
-def get_bool(data: Mapping[str, Any], name: str, *, required: bool = False) -> bool | None:
-    """A JSON ``true`` or ``false``."""
-    if name not in data or data[name] is None:
-        if required:
-            raise validation_error(name, REQUIRED)
-        return None
-    value = data[name]
-    if not isinstance(value, bool):
-        raise validation_error(name, "must be true or false")
-    return value
-
-
-def get_choice(
-    data: Mapping[str, Any], name: str, choices: Collection[str], *, required: bool = False
-) -> str | None:
-    """One of ``choices``."""
-    if name not in data or data[name] is None:
-        if required:
-            raise validation_error(name, REQUIRED)
-        return None
-    value = data[name]
-    if not isinstance(value, str) or value not in choices:
-        raise validation_error(name, "must be one of: " + ", ".join(sorted(choices)))
-    return value
-
-
-#: what a NUMERIC(10, 2) column holds
-MAX_MONEY = Decimal("99999999.99")
-
-
-def get_money(data: Mapping[str, Any], name: str) -> Decimal | None:
-    """An amount: ``"5000.00"`` or a JSON number, at least 0, two decimal places at most."""
-    if name not in data or data[name] is None:
-        return None
-    value = data[name]
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise validation_error(name, 'must be a decimal amount like "5000.00"')
-    text = value.strip() if isinstance(value, str) else repr(value)
-    if len(text) > 20:
-        raise validation_error(name, f"must be at most {MAX_MONEY}")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise validation_error(name, 'must be a decimal amount like "5000.00"') from None
-    if not amount.is_finite():
-        raise validation_error(name, 'must be a decimal amount like "5000.00"')
-    if amount < 0 or amount > MAX_MONEY:
-        raise validation_error(name, f"must be between 0 and {MAX_MONEY}")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise validation_error(name, "must have at most 2 decimal places")
-    return amount.quantize(Decimal("0.01"))
-
-
-def get_instant(data: Mapping[str, Any], name: str) -> datetime | None:
-    """An ISO 8601 instant with its zone (``2025-11-28T19:00:00Z``)."""
-    if name not in data or data[name] is None:
-        return None
-    value = data[name]
-    parsed = parse_iso(value) if isinstance(value, str) else None
-    if parsed is None:
-        raise validation_error(name, "must be an ISO 8601 date-time with a zone")
-    if not MIN_INSTANT <= parsed <= MAX_INSTANT:
-        raise validation_error(name, "must be between the years 1900 and 9000")
-    return parsed
-
-
-MIN_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
-MAX_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
-
-
-def get_uuid_list(data: Mapping[str, Any], name: str, *, max_items: int = 1000) -> list[uuid.UUID]:
-    """A JSON list of UUID strings, without repeats kept."""
-    value = data[name]
-    if not isinstance(value, list):
-        raise validation_error(name, "must be a list of UUIDs")
-    if len(value) > max_items:
-        raise validation_error(name, f"must have at most {max_items} items")
-    out: list[uuid.UUID] = []
-    for item in value:
-        parsed = parse_uuid(item, name)
-        if parsed not in out:
-            out.append(parsed)
-    return out

@@ -333,19 +333,20 @@ def _metadata(
 
 
 def _managers_left(event_id: uuid.UUID, leaving: uuid.UUID) -> int:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(UserEventAssignment)
-            .where(
-                UserEventAssignment.event_id == event_id,
-                UserEventAssignment.is_active.is_(True),
-                UserEventAssignment.role.in_(IS_GESTIONNAIRE),
-                UserEventAssignment.id != leaving,
-            )
+    """The event's other active managers. Their rows are locked (PostgreSQL) until
+    the commit: of two requests withdrawing the last two, the second waits for the
+    first and then sees that its manager is the last one."""
+    ids = db.session.scalars(
+        select(UserEventAssignment.id)
+        .where(
+            UserEventAssignment.event_id == event_id,
+            UserEventAssignment.is_active.is_(True),
+            UserEventAssignment.role.in_(IS_GESTIONNAIRE),
         )
-        or 0
-    )
+        .order_by(UserEventAssignment.id)
+        .with_for_update()
+    ).all()
+    return sum(1 for i in ids if i != leaving)
 
 
 def _keep_a_manager(a: UserEventAssignment, role: str, active: bool) -> None:

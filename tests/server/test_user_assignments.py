@@ -285,3 +285,72 @@ def test_the_last_gestionnaire_stays(client: FlaskClient, make: Factory, auth: A
     assert call(client, auth, g, "DELETE", f"{URL}{gid}/").status_code == 204
     with make.app.app_context():
         assert db.session.get(UserEventAssignment, uuid.UUID(gid)).is_active is False  # type: ignore[union-attr]
+
+
+def test_two_gestionnaires_withdrawn_at_once_leave_one(
+    client: FlaskClient, make: Factory, auth: AuthActions, backend: str
+) -> None:
+    """PostgreSQL: both requests are held on the rows' lock until both wait there,
+    then let go together; the second must see the first's withdrawal. (SQLite
+    serializes writers from their BEGIN: there is no such moment.)"""
+    import threading
+
+    import pytest
+    from sqlalchemy import text
+
+    if backend != "postgresql":
+        pytest.skip("SQLite serializes writers: the second request waits for the first")
+    world = make.world()
+    g1 = world.members[G]
+    g2 = make.member(world.event_id, G)
+    ids = {"g1": _id_of(make, g1), "g2": _id_of(make, g2)}
+    app = make.app
+    answers: dict[str, int] = {}
+
+    def withdraw(name: str, by: Member, target: str) -> None:
+        r = app.test_client().patch(
+            f"{URL}{target}/", json={"is_active": False}, headers=auth.headers(by)
+        )
+        answers[name] = r.status_code
+
+    with app.app_context():
+        holder = db.engine.connect()
+        tx = holder.begin()
+        holder.execute(
+            text("SELECT id FROM user_event_assignments WHERE event_id = :e FOR UPDATE"),
+            {"e": world.event_id},
+        )
+        threads = [
+            threading.Thread(target=withdraw, args=("g2 withdraws g1", g2, ids["g1"])),
+            threading.Thread(target=withdraw, args=("g1 withdraws g2", g1, ids["g2"])),
+        ]
+        for t in threads:
+            t.start()
+        waiting = 0
+        with db.engine.connect() as watcher:  # its own transactions: fresh statistics
+            for _ in range(600):  # until both wait on the lock (at most a minute)
+                waiting = watcher.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                    )
+                ).scalar_one()
+                watcher.rollback()
+                if waiting >= 2:
+                    break
+                threading.Event().wait(0.1)
+        assert waiting >= 2, "the two requests never reached the lock"
+        tx.rollback()
+        holder.close()
+        for t in threads:
+            t.join(timeout=60)
+    assert sorted(answers.values()) == [200, 409], answers
+    with app.app_context():
+        active = db.session.scalars(
+            select(UserEventAssignment).where(
+                UserEventAssignment.event_id == world.event_id,
+                UserEventAssignment.role == G,
+                UserEventAssignment.is_active.is_(True),
+            )
+        ).all()
+        assert len(active) == 1

@@ -95,10 +95,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         storage,
     )
     from server.access import api as qr
+    from server.access import session_access_api as session_access
     from server.access import stats
     from server.auth import api as auth
     from server.auth import limits
     from server.auth import reset as _reset  # noqa: F401  (registers its table)
+    from server.auth import reset_api as password_reset
     from server.cli import register_commands
     from server.errors import register_error_handlers
     from server.events import api as rooms
@@ -109,12 +111,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.exposants import api as exposant_scans
     from server.kiosks import api as kiosks
     from server.kiosks import sync
+    from server.people import assignments_api as user_assignments
+    from server.people import participants_api as participants
     from server.schema import init_app as init_schema
     from server.schema import register
 
     api = init_schema(app)  # the OpenAPI document and Swagger UI, at /api/
     modules = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
     modules += (events, room_writes, session_writes)  # the organizers' writes
+    modules += (password_reset, session_access, participants, user_assignments)
     register(app, api, [module.bp for module in modules])
     signing.init_app(app)
     sealing.init_app(app)

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from flask import has_request_context, request
+from marshmallow import ValidationError, fields, pre_load
 
-from server.schema import JsonBool, JsonInt, Schema
+from server.access.models import PAYMENT_STATUSES
+from server.schema import (
+    REQUIRED,
+    Instant,
+    JsonBool,
+    JsonInt,
+    JsonUUID,
+    Money,
+    PageArgs,
+    QueryBool,
+    QueryChoice,
+    QueryUUID,
+    Schema,
+    Text,
+)
+from shared.timefmt import parse_iso
 
 
 class VerifyAccessSchema(Schema):
@@ -81,3 +100,171 @@ class DiscrepancySchema(Schema):
     decided_offline = fields.Boolean(required=True, allow_none=True)
     kiosk = fields.Dict(required=True)
     server = fields.Dict(required=True)
+
+
+class SessionAccessSchema(Schema):
+    """A participant's access to a paid atelier (the seed's SessionAccess)."""
+
+    id = fields.UUID(required=True)
+    participant = fields.UUID(attribute="participant_id", required=True)
+    session = fields.UUID(attribute="session_id", required=True)
+    payment_status = fields.String(required=True, metadata={"enum": list(PAYMENT_STATUSES)})
+    has_access = fields.Boolean(required=True)
+    amount_paid = Money(required=True, metadata={"example": "5000.00"})
+    paid_at = Instant(required=True, allow_none=True)
+    granted_at = Instant(required=True, allow_none=True)
+    registered_at = Instant(required=True)
+
+
+class JsonChoice(Text):
+    """One of ``choices`` (a JSON string)."""
+
+    def __init__(self, choices: Iterable[str], **kwargs: Any) -> None:
+        self.choices = sorted(choices)
+        kwargs.setdefault("metadata", {})["enum"] = self.choices
+        super().__init__(max_len=max(len(c) for c in self.choices), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str) or value not in self.choices:
+            raise ValidationError("must be one of: " + ", ".join(self.choices))
+        return value
+
+
+class Amount(Text):
+    """An amount of money in: ``"5000.00"`` or a JSON number, at least 0, two
+    decimal places at most, within a NUMERIC(10, 2)."""
+
+    MAX = Decimal("99999999.99")
+    PROBLEM = 'must be a decimal amount like "5000.00"'
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).update(
+            {"example": "5000.00", "oneOf": [{"type": "string"}, {"type": "number"}]}
+        )
+        super().__init__(max_len=20, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValidationError(self.PROBLEM)
+        text = value.strip() if isinstance(value, str) else repr(value)
+        if len(text) > 20:
+            raise ValidationError(f"must be at most {self.MAX}")
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError(self.PROBLEM) from None
+        if not amount.is_finite():
+            raise ValidationError(self.PROBLEM)
+        if not 0 <= amount <= self.MAX:
+            raise ValidationError(f"must be between 0 and {self.MAX}")
+        if amount != amount.quantize(Decimal("0.01")):
+            raise ValidationError("must have at most 2 decimal places")
+        return amount.quantize(Decimal("0.01"))
+
+
+class InstantIn(Text):
+    """An instant in: ISO 8601 with its zone (``2025-11-28T19:00:00Z``)."""
+
+    LOWEST = datetime(1900, 1, 1, tzinfo=UTC)
+    HIGHEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {})["format"] = "date-time"
+        super().__init__(max_len=64, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        parsed = parse_iso(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise ValidationError("must be an ISO 8601 date-time with a zone")
+        if not self.LOWEST <= parsed <= self.HIGHEST:
+            raise ValidationError("must be between the years 1900 and 9000")
+        return parsed
+
+
+class StrictSchema(Schema):
+    """A body whose unknown fields are refused (a 400 naming the first), and whose
+    ``put_requires`` are required on PUT (PATCH: any of the fields)."""
+
+    put_requires: tuple[str, ...] = ()
+
+    @pre_load
+    def _known(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise ValidationError({unknown[0]: "is not a field here"})
+            if has_request_context() and request.method == "PUT":
+                for name in self.put_requires:
+                    if data.get(name) is None:
+                        raise ValidationError({name: REQUIRED})
+        return data
+
+
+class SessionAccessBodySchema(StrictSchema):
+    """A payment, a refund, a grant. Create: ``participant`` and ``session``
+    required; PUT: ``payment_status`` required; the pair cannot change."""
+
+    put_requires = ("payment_status",)
+
+    participant = JsonUUID(metadata={"description": "required on create; cannot change"})
+    session = JsonUUID(metadata={"description": "required on create; cannot change"})
+    payment_status = JsonChoice(PAYMENT_STATUSES)
+    has_access = JsonBool(none_is_missing=True)
+    amount_paid = Amount()
+    paid_at = InstantIn()
+
+
+class SessionAccessListArgs(PageArgs):
+    participant_id = QueryUUID()
+    session_id = QueryUUID()
+    payment_status = QueryChoice(PAYMENT_STATUSES)
+    has_access = QueryBool()
+
+
+class _AtelierRoomSchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    capacity = fields.Integer(required=True)
+
+
+class _AtelierSchema(Schema):
+    id = fields.UUID(required=True)
+    session_id = fields.UUID(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    speaker_name = fields.String(required=True)
+    speaker_title = fields.String(required=True)
+    speaker_bio = fields.String(required=True)
+    speaker_photo_url = fields.String(required=True, allow_none=True)
+    theme = fields.String(required=True)
+    room = fields.Nested(_AtelierRoomSchema, required=True)
+    start_time = fields.String(required=True, metadata={"format": "date-time"})
+    end_time = fields.String(required=True, metadata={"format": "date-time"})
+    price = fields.Float(required=True)
+    payment_status = fields.String(required=True, metadata={"enum": list(PAYMENT_STATUSES)})
+    has_access = fields.Boolean(required=True)
+    amount_paid = fields.Float(required=True)
+    paid_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    registered_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class _AtelierParticipantSchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    badge_id = fields.String(required=True)
+
+
+class _AtelierSummarySchema(Schema):
+    total_ateliers = fields.Integer(required=True)
+    paid_count = fields.Integer(required=True)
+    pending_count = fields.Integer(required=True)
+    total_paid = fields.Float(required=True)
+    total_pending = fields.Float(required=True)
+    total_amount = fields.Float(required=True)
+
+
+class MyAteliersSchema(Schema):
+    participant = fields.Nested(_AtelierParticipantSchema, required=True)
+    summary = fields.Nested(_AtelierSummarySchema, required=True)
+    ateliers = fields.List(fields.Nested(_AtelierSchema), required=True)

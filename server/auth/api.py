@@ -38,7 +38,7 @@ from server.auth.schemas import (
 from server.badges import ensure_profile
 from server.errors import APIError, validation_error
 from server.extensions import db
-from server.models import Event, RevokedToken, User, UserEventAssignment
+from server.models import Event, Participant, RevokedToken, User, UserEventAssignment
 from server.schema import Blueprint, documented
 from server.serializers import badge_dict, event_summary, signed_badge, user_dict
 from shared.roles import Role
@@ -275,7 +275,20 @@ def _profile_answer(identity: Identity) -> dict[str, Any]:
         "badge": badge_dict(profile),
         "current_event_id": str(identity.event_id) if identity.event_id else None,
         "role": identity.role,
+        "participant_id": _participant_id(identity),
     }
+
+
+def _participant_id(identity: Identity) -> str | None:
+    """The caller's participant record in the token's event (an exposant's booth id)."""
+    if identity.event_id is None:
+        return None
+    found = db.session.scalar(
+        select(Participant.id).where(
+            Participant.event_id == identity.event_id, Participant.user_id == identity.user_id
+        )
+    )
+    return str(found) if found is not None else None
 
 
 @bp.get("/api/auth/profile/")

@@ -121,6 +121,11 @@ class ProfileSchema(UserSchema):
     badge = fields.Nested(BadgeSchema, required=True)
     current_event_id = fields.UUID(required=True, allow_none=True)
     role = fields.String(required=True, allow_none=True)
+    participant_id = fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the caller's participant record in the current event"},
+    )
 
 
 class PasswordChangedSchema(Schema):
@@ -135,3 +140,12 @@ class DetailSchema(Schema):
 
 class AccessTokenSchema(Schema):
     access = fields.String(required=True)
+
+
+class PasswordResetSchema(Schema):
+    email = Email(required=True)
+
+
+class PasswordResetConfirmSchema(Schema):
+    token = Text(required=True, max_len=128, controls="line")
+    new_password = Text(required=True, max_len=MAX_PASSWORD, allow_blank=True)

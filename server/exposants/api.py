@@ -189,7 +189,8 @@ def _today() -> tuple[datetime, datetime]:
 @bp.arguments(MyScansArgs, location="query", as_kwargs=True)
 @documented(bp, errors=(400, 403), answers={200: MyScansSchema})
 def my_scans(**args: Any) -> ResponseReturnValue:
-    """The caller's visits in their event (``event_id``, if given, must be that event)."""
+    """The caller's visits in their event (``event_id``, if given, must be that event),
+    a page at a time (``page``, ``page_size``); the totals count every visit."""
     event_id = event_filter(args.get("event_id"))
     own = _own_participant(event_id)
     visits = and_(
@@ -202,14 +203,19 @@ def my_scans(**args: Any) -> ResponseReturnValue:
     total, today_count = db.session.execute(
         select(func.count(), func.count().filter(today)).select_from(ExposantScan).where(visits)
     ).one()
-    rows = db.session.execute(
-        _scans().where(visits).order_by(ExposantScan.scanned_at.desc(), ExposantScan.id)
-    ).all()
+    page = paginate(
+        _scans().where(visits).order_by(ExposantScan.scanned_at.desc(), ExposantScan.id),
+        scan_dict,
+        rows=True,
+        args=args,
+    )
+    # the seed's ``scans`` is this page's visits, as ``results`` is
     return jsonify(
         {
             "total_visits": total,
             "today_visits": today_count,
-            "scans": [scan_dict(r) for r in rows],
+            **page,
+            "scans": page["results"],
         }
     )
 

@@ -90,13 +90,19 @@ class ScanListArgs(PageArgs):
     date = QueryDay(metadata={"description": "a UTC day, YYYY-MM-DD"})
 
 
-class MyScansArgs(QuerySchema):
+class MyScansArgs(PageArgs):
     event_id = QueryUUID(metadata={"description": "must be the event of the token"})
 
 
 class MyScansSchema(Schema):
+    """The seed's totals, and one page of the visits (``scans`` is ``results``)."""
+
     total_visits = fields.Integer(required=True)
     today_visits = fields.Integer(required=True)
+    count = fields.Integer(required=True)
+    next = fields.String(required=True, allow_none=True)
+    previous = fields.String(required=True, allow_none=True)
+    results = fields.List(fields.Nested(ScanSchema), required=True)
     scans = fields.List(fields.Nested(ScanSchema), required=True)
 
 

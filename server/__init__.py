@@ -100,6 +100,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.auth import limits
     from server.auth import reset as _reset  # noqa: F401  (registers its table)
     from server.cli import register_commands
+    from server.content import annonces_api as annonces
     from server.errors import register_error_handlers
     from server.events import api as rooms
     from server.events import sessions_api as sessions
@@ -110,7 +111,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.schema import register
 
     api = init_schema(app)  # the OpenAPI document and Swagger UI, at /api/
-    modules = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
+    modules = (
+        auth,
+        health,
+        rooms,
+        sessions,
+        qr,
+        kiosks,
+        sync,
+        stats,
+        exposant_scans,
+        annonces,
+    )
     register(app, api, [module.bp for module in modules])
     signing.init_app(app)
     sealing.init_app(app)

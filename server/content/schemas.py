@@ -1,0 +1,51 @@
+"""Announcements and session questions: request bodies, filters and answers
+(the seed's fields)."""
+
+from __future__ import annotations
+
+from marshmallow import fields
+
+from server.bodyfields import Choice, Str
+from server.content.models import ANNONCE_TARGETS
+from server.schema import Instant, PageArgs, QueryChoice, QueryInt, QueryUUID, Schema
+
+#: the longest title (the column's) and question the seed allows
+MAX_TITLE = 200
+MAX_DESCRIPTION = 10_000
+MAX_QUESTION = 1000
+MAX_ANSWER = 10_000
+MAX_SEARCH = 200
+
+
+class AnnonceSchema(Schema):
+    id = fields.UUID(required=True)
+    event = fields.UUID(attribute="event_id", required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    target = fields.String(required=True, metadata={"enum": list(ANNONCE_TARGETS)})
+    created_by = fields.Integer(attribute="created_by_id", required=True, allow_none=True)
+    created_at = Instant(required=True)
+    updated_at = Instant(required=True)
+
+
+class AnnoncePatchSchema(Schema):
+    """The fields a PATCH may change."""
+
+    title = Str(max_len=MAX_TITLE)
+    description = Str(max_len=MAX_DESCRIPTION, controls="text", allow_blank=True)
+    target = Choice(ANNONCE_TARGETS, metadata={"description": "who sees it; all by default"})
+
+
+class AnnonceInSchema(AnnoncePatchSchema):
+    """A new or rewritten announcement (POST, PUT)."""
+
+    title = Str(required=True, max_len=MAX_TITLE)
+
+
+class AnnonceListArgs(PageArgs):
+    event_id = QueryUUID(metadata={"description": "must be the event of the token"})
+    target = QueryChoice(ANNONCE_TARGETS)
+    created_by = QueryInt(metadata={"description": "the author's user id"})
+    search = Str(
+        max_len=MAX_SEARCH, metadata={"description": "in the title or description, any case"}
+    )

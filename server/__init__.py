@@ -101,6 +101,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.auth import reset as _reset  # noqa: F401  (registers its table)
     from server.cli import register_commands
     from server.content import annonces_api as annonces
+    from server.content import questions_api as questions
     from server.errors import register_error_handlers
     from server.events import api as rooms
     from server.events import sessions_api as sessions
@@ -122,6 +123,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         stats,
         exposant_scans,
         annonces,
+        questions,
     )
     register(app, api, [module.bp for module in modules])
     signing.init_app(app)

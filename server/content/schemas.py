@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from server.bodyfields import Choice, Str
+from server.bodyfields import Choice, Str, UUIDStr
 from server.content.models import ANNONCE_TARGETS
-from server.schema import Instant, PageArgs, QueryChoice, QueryInt, QueryUUID, Schema
+from server.schema import Instant, PageArgs, QueryBool, QueryChoice, QueryInt, QueryUUID, Schema
 
 #: the longest title (the column's) and question the seed allows
 MAX_TITLE = 200
@@ -49,3 +49,49 @@ class AnnonceListArgs(PageArgs):
     search = Str(
         max_len=MAX_SEARCH, metadata={"description": "in the title or description, any case"}
     )
+
+
+QUESTION_ORDERINGS = ("asked_at", "-asked_at", "answered_at", "-answered_at")
+
+
+class SessionQuestionSchema(Schema):
+    id = fields.UUID(required=True)
+    session = fields.UUID(attribute="session_id", required=True)
+    session_title = fields.String(attribute="session.title", required=True)
+    participant = fields.UUID(attribute="participant_id", required=True)
+    participant_name = fields.String(required=True)
+    question_text = fields.String(required=True)
+    is_answered = fields.Boolean(required=True)
+    answer_text = fields.String(required=True)
+    answered_by = fields.Integer(attribute="answered_by_id", required=True, allow_none=True)
+    answered_by_name = fields.String(required=True, allow_none=True)
+    asked_at = Instant(required=True)
+    answered_at = Instant(required=True, allow_none=True)
+
+
+class QuestionPatchSchema(Schema):
+    """What the asker (or a gestionnaire) may change: the question's text."""
+
+    question_text = Str(max_len=MAX_QUESTION, controls="text")
+
+
+class QuestionEditSchema(Schema):
+    question_text = Str(required=True, max_len=MAX_QUESTION, controls="text")
+
+
+class QuestionInSchema(QuestionEditSchema):
+    """A question: the participant is the caller's record in the token's event."""
+
+    session = UUIDStr(required=True, metadata={"description": "a session of the caller's event"})
+
+
+class AnswerInSchema(Schema):
+    answer_text = Str(required=True, max_len=MAX_ANSWER, controls="text")
+
+
+class QuestionListArgs(PageArgs):
+    session = QueryUUID(metadata={"description": "a session's id"})
+    session_id = QueryUUID(metadata={"description": "the same, by its other name"})
+    participant = QueryUUID(metadata={"description": "a participant's id"})
+    is_answered = QueryBool()
+    ordering = QueryChoice(QUESTION_ORDERINGS, metadata={"description": "-asked_at by default"})

@@ -110,6 +110,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.kiosks import sync
     from server.schema import init_app as init_schema
     from server.schema import register
+    from server.staffing import api as room_assignments
 
     api = init_schema(app)  # the OpenAPI document and Swagger UI, at /api/
     modules = (
@@ -124,6 +125,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         exposant_scans,
         annonces,
         questions,
+        room_assignments,
     )
     register(app, api, [module.bp for module in modules])
     signing.init_app(app)

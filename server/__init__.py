@@ -104,6 +104,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.content import questions_api as questions
     from server.errors import register_error_handlers
     from server.events import api as rooms
+    from server.events import dashboard_api as dashboard
     from server.events import sessions_api as sessions
     from server.exposants import api as exposant_scans
     from server.kiosks import api as kiosks
@@ -126,6 +127,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         annonces,
         questions,
         room_assignments,
+        dashboard,
     )
     register(app, api, [module.bp for module in modules])
     signing.init_app(app)

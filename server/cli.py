@@ -44,7 +44,8 @@ def register_commands(app: Flask) -> None:
         admin: bool,
     ) -> None:
         """Create a user account with a badge."""
-        from server.auth.api import MIN_PASSWORD, hash_password
+        from server.auth.api import hash_password
+        from server.auth.schemas import MIN_PASSWORD
         from server.badges import ensure_profile
         from server.models import User
 

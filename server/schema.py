@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Literal, NoReturn, TypeVar
 
 import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
@@ -24,8 +24,9 @@ from marshmallow import fields, pre_load
 from webargs.flaskparser import FlaskParser
 
 from server.errors import APIError
-from server.validation import MAX_INT, REQUIRED, json_body
-from shared.text import is_ascii_digits
+from server.validation import MAX_INT, json_body
+from server.validation import REQUIRED as REQUIRED
+from shared.text import is_ascii_digits, text_problem
 from shared.timefmt import iso
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,6 +80,15 @@ def schema_error(messages: Any) -> APIError:
         flat["body"] = flat.pop("_schema")
     field, problem = next(iter(flat.items()))
     return APIError(400, f"{field}: {problem}", fields=flat)
+
+
+def load(schema: ma.Schema, data: Any) -> dict[str, Any]:
+    """``data`` through ``schema``, or the app's 400: for a body whose schema
+    depends on what it holds (a kiosk's code, or a login)."""
+    try:
+        return schema.load(data)  # type: ignore[no-any-return]
+    except ma.ValidationError as exc:
+        raise schema_error(exc.messages) from None
 
 
 class Parser(FlaskParser):
@@ -179,6 +189,121 @@ class QueryChoice(fields.String):
         return str(value)
 
 
+class _Optional:
+    """A JSON field that reads ``null`` (and, with ``blank_is_none``, ``""``) as not
+    given: a 400 "This field is required." when required, else its default."""
+
+    blank_is_none = False
+    none_is_missing = True
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kw: Any) -> Any:
+        if value is None and not self.none_is_missing:
+            raise ma.ValidationError(self.error_messages.get("null_given", "is not valid"))
+        if (value is None and self.none_is_missing) or (self.blank_is_none and value == ""):
+            value = ma.missing
+        return super().deserialize(value, attr, data, **kw)  # type: ignore[misc]
+
+
+class Text(_Optional, fields.String):
+    """A JSON string, checked as ``server.validation.get_str`` did: ``controls``
+    ``"line"`` refuses control characters (names), ``"text"`` allows only tab and
+    line breaks (notes); lone surrogates and NUL never pass."""
+
+    def __init__(
+        self,
+        *,
+        max_len: int = 255,
+        allow_blank: bool = False,
+        controls: Literal["allow", "line", "text"] = "allow",
+        **kwargs: Any,
+    ) -> None:
+        meta = kwargs.setdefault("metadata", {})
+        meta.setdefault("maxLength", max_len)
+        if not allow_blank:
+            meta.setdefault("minLength", 1)
+        super().__init__(**kwargs)
+        self.max_len = max_len
+        self.allow_blank = allow_blank
+        self.controls = controls
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise ma.ValidationError("must be a string")
+        if "\x00" in value:
+            raise ma.ValidationError("must not contain NUL characters")
+        problem = text_problem(value, controls=self.controls)
+        if problem is not None:
+            raise ma.ValidationError(problem)
+        if not self.allow_blank and not value.strip():
+            raise ma.ValidationError("must not be blank")
+        if len(value) > self.max_len:
+            raise ma.ValidationError(f"must be at most {self.max_len} characters")
+        return value
+
+
+class Email(Text):
+    """An email address, stripped and lower-cased."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("format", "email")
+        super().__init__(max_len=254, controls="line", **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        value = super()._deserialize(value, attr, data, **kwargs).strip().lower()
+        local, _, domain = value.partition("@")
+        if not local or "." not in domain or " " in value or domain.startswith("."):
+            raise ma.ValidationError("must be a valid email address")
+        return value
+
+
+class JsonUUID(_Optional, fields.UUID):
+    """A UUID string; ``""`` is not given."""
+
+    blank_is_none = True
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> uuid.UUID:
+        if not isinstance(value, str):
+            raise ma.ValidationError("must be a UUID string")
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            raise ma.ValidationError("must be a valid UUID") from None
+
+
+class JsonInt(_Optional, fields.Integer):
+    """A JSON number without a fraction (not a boolean), within what a 32-bit
+    column holds unless told otherwise."""
+
+    def __init__(self, *, minimum: int = -MAX_INT - 1, maximum: int = MAX_INT, **kwargs: Any):
+        kwargs.setdefault("metadata", {}).update({"minimum": minimum, "maximum": maximum})
+        super().__init__(**kwargs)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if type(value) is not int:
+            raise ma.ValidationError("must be an integer")
+        if not self.minimum <= value <= self.maximum:
+            raise ma.ValidationError(f"must be between {self.minimum} and {self.maximum}")
+        return value
+
+
+class JsonBool(_Optional, fields.Boolean):
+    """``true`` or ``false``, nothing else (not ``1``, not ``"yes"``; ``null``
+    neither, unless ``none_is_missing``)."""
+
+    default_error_messages = {"null_given": "must be true or false"}  # noqa: RUF012
+
+    def __init__(self, *, none_is_missing: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.none_is_missing = none_is_missing
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ma.ValidationError("must be true or false")
+        return value
+
+
 class Instant(fields.DateTime):
     """An instant, ISO 8601 in UTC with a ``Z`` (``shared.timefmt.iso``)."""
 
@@ -244,9 +369,12 @@ _ERROR_TEXT = {
 }
 
 
-def _content(schema: type[ma.Schema] | ma.Schema | None) -> dict[str, Any]:
+def _content(schema: Any) -> dict[str, Any]:
+    """A schema as JSON content; a dict with ``content`` is taken as it is."""
     if schema is None:
         return {}
+    if isinstance(schema, Mapping) and "content" in schema:
+        return dict(schema)
     return {"content": {"application/json": {"schema": schema}}}
 
 
@@ -255,15 +383,16 @@ def documented(
     *,
     auth: str | None = BEARER,
     errors: Iterable[int] = (),
-    body: type[ma.Schema] | ma.Schema | None = None,
-    answers: Mapping[int, type[ma.Schema] | ma.Schema | None] | None = None,
+    body: Any = None,
+    answers: Mapping[int, Any] | None = None,
+    query: type[ma.Schema] | None = None,
     **doc: Any,
 ) -> Callable[[F], F]:
     """A view's security scheme and its error answers, in the document.
 
     ``body`` and ``answers`` document a request body and answers that the view
-    parses and writes by hand (the hot paths): the schemas describe, they do
-    not run."""
+    parses and writes by hand (the hot paths), and ``query`` its query
+    parameters: the schemas describe, they do not run."""
     codes = set(errors)
     if auth is not None:
         codes |= {401}
@@ -275,6 +404,8 @@ def documented(
             view = blp.alt_response(code, schema=ErrorSchema, description=_ERROR_TEXT[code])(view)
         extra = dict(doc)
         extra["security"] = [{auth: []}] if auth is not None else []
+        if query is not None:
+            extra["parameters"] = [{"in": "query", "schema": query}]
         if body is not None:
             extra["requestBody"] = {"required": True, **_content(body)}
         if answers:

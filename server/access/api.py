@@ -107,25 +107,18 @@ def qr_png_data_uri(payload: str) -> str:
 
 
 @bp.post("/api/qr/generate/")
+@require_auth(IS_GESTIONNAIRE)
+@bp.arguments(GenerateSchema)
 @documented(
     bp,
-    errors=(403, 404),
-    body=GenerateSchema,
+    errors=(400, 403, 404, 415),
     answers={200: GeneratedBadgeSchema, 201: GeneratedBadgeSchema},
 )
-@require_auth(IS_GESTIONNAIRE)
-def generate() -> ResponseReturnValue:
+def generate(data: dict[str, Any]) -> ResponseReturnValue:
     """The badge of a member of the caller's event; ``reissue`` replaces a lost one."""
     identity = current_identity()
-    data = json_body()
-    user_id = data.get("user_id")
-    if user_id is None:
-        raise validation_error("user_id", REQUIRED)
-    if type(user_id) is not int or user_id <= 0:
-        raise validation_error("user_id", "must be a positive integer")
-    reissue = data.get("reissue", False)
-    if not isinstance(reissue, bool):
-        raise validation_error("reissue", "must be true or false")
+    user_id: int = data["user_id"]
+    reissue: bool = data["reissue"]
     if user_id > MAX_USER_ID:
         raise APIError(404, "User not found in this event")
     member = db.session.execute(

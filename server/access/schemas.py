@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from typing import Any
 
-from server.schema import Schema
+from marshmallow import ValidationError, fields
+
+from server.schema import JsonBool, JsonInt, Schema
 
 
 class VerifyAccessSchema(Schema):
@@ -34,9 +36,23 @@ class VerdictSchema(Schema):
     access = fields.Dict(required=True)
 
 
+class PositiveId(JsonInt):
+    """A user id: a positive JSON integer (past the largest id: no such user, a 404)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(minimum=1, maximum=2**63 - 1, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if type(value) is not int or value <= 0:
+            raise ValidationError("must be a positive integer")
+        return value
+
+
 class GenerateSchema(Schema):
-    user_id = fields.Integer(required=True, metadata={"minimum": 1})
-    reissue = fields.Boolean(metadata={"description": "a new badge; the old one is revoked"})
+    user_id = PositiveId(required=True)
+    reissue = JsonBool(
+        load_default=False, metadata={"description": "a new badge; the old one is revoked"}
+    )
 
 
 class GeneratedBadgeSchema(Schema):

@@ -35,7 +35,7 @@ from server.models import (
     User,
 )
 from server.pagination import paginate
-from server.schema import Blueprint, documented, page_of
+from server.schema import Blueprint, PageArgs, documented, page_of
 from shared.timefmt import iso, utcnow
 
 bp = Blueprint("stats", __name__, description="Room statistics and kiosk discrepancies")
@@ -148,7 +148,8 @@ def my_room_statistics() -> ResponseReturnValue:
 @bp.get("/api/events/<uuid:event_id>/discrepancies/")
 @documented(bp, errors=(400, 403, 404), answers={200: page_of(DiscrepancySchema)})
 @require_auth(IS_GESTIONNAIRE)
-def discrepancies(event_id: uuid.UUID) -> ResponseReturnValue:
+@bp.arguments(PageArgs, location="query", as_kwargs=True)
+def discrepancies(event_id: uuid.UUID, **args: Any) -> ResponseReturnValue:
     """Kiosk scans where the kiosk's verdict and the server's differ."""
     identity = current_identity()
     if db.session.get(Event, event_id) is None:
@@ -212,4 +213,4 @@ def discrepancies(event_id: uuid.UUID) -> ResponseReturnValue:
             "server": {"status": r.server_status, "reason": r.server_reason},
         }
 
-    return jsonify(paginate(stmt, row, rows=True))
+    return jsonify(paginate(stmt, row, rows=True, args=args))

@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,7 @@ from server.auth.permissions import (
     require_auth,
 )
 from server.auth.schemas import (
+    MIN_PASSWORD,
     AccessTokenSchema,
     ChangePasswordSchema,
     DetailSchema,
@@ -40,14 +41,11 @@ from server.extensions import db
 from server.models import Event, RevokedToken, User, UserEventAssignment
 from server.schema import Blueprint, documented
 from server.serializers import badge_dict, event_summary, signed_badge, user_dict
-from server.validation import get_email, get_str, get_uuid, json_body
 from shared.roles import Role
 from shared.timefmt import utcnow
 
 bp = Blueprint("auth", __name__, description="Login, tokens and the caller's profile")
 
-MIN_PASSWORD = 8
-MAX_PASSWORD = 128
 
 #: What the client app may offer for each role (select-event's ``permissions``).
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -134,17 +132,15 @@ def _pick(user: User, event_id: uuid.UUID) -> dict[str, Any]:
 
 
 @bp.post("/api/auth/register/")
-@documented(bp, auth=None, errors=(409,), body=RegisterSchema, answers={201: UserSchema})
-def register() -> ResponseReturnValue:
-    data = json_body()
-    username = get_str(data, "username", max_len=150, controls="line")
-    email = get_email(data)
-    password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
-    first_name = get_str(
-        data, "first_name", required=False, max_len=150, default="", controls="line"
-    )
-    last_name = get_str(data, "last_name", required=False, max_len=150, default="", controls="line")
-    assert username is not None and email is not None and password is not None
+@bp.arguments(RegisterSchema)
+@documented(bp, auth=None, errors=(400, 409, 415), answers={201: UserSchema})
+def register(data: dict[str, Any]) -> ResponseReturnValue:
+    """A new account (no role in any event yet)."""
+    username: str = data["username"]
+    email: str = data["email"]
+    password: str = data["password"]
+    first_name: str = data["first_name"]
+    last_name: str = data["last_name"]
     if len(password) < MIN_PASSWORD:
         raise validation_error("password", f"must be at least {MIN_PASSWORD} characters")
     password_hash = hash_password(password)  # before any transaction: no lock held meanwhile
@@ -195,14 +191,13 @@ def _check_unique(username: str | None, email: str | None, exclude_id: int | Non
 
 
 @bp.post("/api/auth/login/")
-@documented(
-    bp, auth=None, errors=(401, 403, 429), body=LoginSchema, answers={200: LoginAnswerSchema}
-)
-def login() -> ResponseReturnValue:
-    data = json_body()
-    email = get_email(data)
-    password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
-    event_id = get_uuid(data, "event_id", required=False)
+@bp.arguments(LoginSchema)
+@documented(bp, auth=None, errors=(400, 401, 403, 415, 429), answers={200: LoginAnswerSchema})
+def login(data: dict[str, Any]) -> ResponseReturnValue:
+    """Tokens for the account's one event, or the events to choose from."""
+    email: str = data["email"]
+    password: str = data["password"]
+    event_id: uuid.UUID | None = data.get("event_id")
     user = check_login(email, password)
     if user is None:
         raise APIError(401, "Invalid email or password", code="invalid_credentials")
@@ -234,20 +229,20 @@ def login() -> ResponseReturnValue:
 
 
 @bp.post("/api/auth/select-event/")
-@documented(bp, errors=(403,), body=EventChoiceSchema, answers={200: LoginAnswerSchema})
 @require_auth(event=False, token_types=("temp", "access"))
-def select_event() -> ResponseReturnValue:
-    event_id = get_uuid(json_body(), "event_id")
-    assert event_id is not None
+@bp.arguments(EventChoiceSchema)
+@documented(bp, errors=(400, 403, 415), answers={200: LoginAnswerSchema})
+def select_event(data: dict[str, Any]) -> ResponseReturnValue:
+    event_id: uuid.UUID = data["event_id"]
     return jsonify(_pick(current_identity().user, event_id))
 
 
 @bp.post("/api/auth/switch-event/")
-@documented(bp, errors=(403,), body=EventChoiceSchema, answers={200: LoginAnswerSchema})
 @require_auth(event=False)
-def switch_event() -> ResponseReturnValue:
-    event_id = get_uuid(json_body(), "event_id")
-    assert event_id is not None
+@bp.arguments(EventChoiceSchema)
+@documented(bp, errors=(400, 403, 415), answers={200: LoginAnswerSchema})
+def switch_event(data: dict[str, Any]) -> ResponseReturnValue:
+    event_id: uuid.UUID = data["event_id"]
     return jsonify(_pick(current_identity().user, event_id))
 
 
@@ -295,25 +290,17 @@ def get_profile() -> ResponseReturnValue:
 
 @bp.route("/api/auth/profile/", methods=["PUT", "PATCH"])
 @bp.route("/api/auth/me/", methods=["PUT", "PATCH"])
-@documented(bp, errors=(409,), body=ProfileUpdateSchema, answers={200: ProfileSchema})
 @require_auth(event=False)
-def update_profile() -> ResponseReturnValue:
+@bp.arguments(ProfileUpdateSchema)
+@documented(bp, errors=(400, 409, 415), answers={200: ProfileSchema})
+def update_profile(data: dict[str, Any]) -> ResponseReturnValue:
+    """PUT: username and email required; PATCH: any of the four fields."""
     identity = current_identity()
     user = identity.user
-    data = json_body()
-    partial = request.method == "PATCH"
-    allowed = {"username", "email", "first_name", "last_name"}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise validation_error(unknown[0], "cannot be changed here")
-    username = get_str(data, "username", required=not partial, max_len=150, controls="line")
-    email = get_email(data, required=not partial)
-    first_name = get_str(
-        data, "first_name", required=False, max_len=150, allow_blank=True, controls="line"
-    )
-    last_name = get_str(
-        data, "last_name", required=False, max_len=150, allow_blank=True, controls="line"
-    )
+    username: str | None = data.get("username")
+    email: str | None = data.get("email")
+    first_name: str | None = data.get("first_name")
+    last_name: str | None = data.get("last_name")
     _check_unique(username.strip() if username else None, email, exclude_id=user.id)
     if username is not None:
         user.username = username.strip()
@@ -330,14 +317,13 @@ def update_profile() -> ResponseReturnValue:
 
 
 @bp.post("/api/auth/change-password/")
-@documented(bp, errors=(429,), body=ChangePasswordSchema, answers={200: PasswordChangedSchema})
 @require_auth(event=False)
-def change_password() -> ResponseReturnValue:
+@bp.arguments(ChangePasswordSchema)
+@documented(bp, errors=(400, 415, 429), answers={200: PasswordChangedSchema})
+def change_password(data: dict[str, Any]) -> ResponseReturnValue:
     user = current_identity().user
-    data = json_body()
-    old = get_str(data, "old_password", max_len=MAX_PASSWORD, allow_blank=True)
-    new = get_str(data, "new_password", max_len=MAX_PASSWORD, allow_blank=True)
-    assert old is not None and new is not None
+    old: str = data["old_password"]
+    new: str = data["new_password"]
     attempt = limits.attempt(account=user.email)
     current_hash = user.password_hash
     db.session.commit()  # no transaction open while the hashes run
@@ -367,13 +353,13 @@ def _revoke(claims: tokens.TokenClaims) -> None:
 
 
 @bp.post("/api/auth/logout/")
-@documented(bp, body=RefreshSchema, answers={200: DetailSchema})
 @require_auth(event=False)
-def logout() -> ResponseReturnValue:
+@bp.arguments(RefreshSchema)
+@documented(bp, errors=(400, 415), answers={200: DetailSchema})
+def logout(data: dict[str, Any]) -> ResponseReturnValue:
     """Revoke the refresh token given in the body, and the access token used."""
     identity = current_identity()
-    raw = get_str(json_body(), "refresh", max_len=4096)
-    assert raw is not None
+    raw: str = data["refresh"]
     try:
         refresh = tokens.decode(raw, "refresh")
     except tokens.TokenError as exc:
@@ -387,10 +373,10 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.post("/api/token/refresh/")
-@documented(bp, auth=None, errors=(401,), body=RefreshSchema, answers={200: AccessTokenSchema})
-def refresh_token() -> ResponseReturnValue:
-    raw = get_str(json_body(), "refresh", max_len=4096)
-    assert raw is not None
+@bp.arguments(RefreshSchema)
+@documented(bp, auth=None, errors=(400, 401, 415), answers={200: AccessTokenSchema})
+def refresh_token(data: dict[str, Any]) -> ResponseReturnValue:
+    raw: str = data["refresh"]
     identity = authenticate(raw, ("refresh",))
     claims = identity.claims
     return jsonify(

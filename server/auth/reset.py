@@ -137,7 +137,8 @@ def reset_password(
     too short or too long. The new password is hashed before the token is
     looked up; call it with no transaction open (SQLite takes its write lock
     at the first statement)."""
-    from server.auth.api import MAX_PASSWORD, MIN_PASSWORD, hash_password
+    from server.auth.api import hash_password
+    from server.auth.schemas import MAX_PASSWORD, MIN_PASSWORD
 
     if not isinstance(new_password, str) or len(new_password) < MIN_PASSWORD:
         raise validation_error(password_field, f"must be at least {MIN_PASSWORD} characters")

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from collections.abc import Mapping
+from typing import Any
 
-from server.schema import Schema
+from flask import request
+from marshmallow import ValidationError, fields, pre_load
+
+from server.schema import REQUIRED, Email, JsonUUID, Schema, Text
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
 
 
 class UserSchema(Schema):
@@ -16,37 +23,55 @@ class UserSchema(Schema):
 
 
 class RegisterSchema(Schema):
-    username = fields.String(required=True, metadata={"maxLength": 150})
-    email = fields.String(required=True, metadata={"format": "email", "maxLength": 254})
-    password = fields.String(required=True, metadata={"minLength": 8, "maxLength": 128})
-    first_name = fields.String(metadata={"maxLength": 150})
-    last_name = fields.String(metadata={"maxLength": 150})
+    username = Text(required=True, max_len=150, controls="line")
+    email = Email(required=True)
+    password = Text(required=True, max_len=MAX_PASSWORD, allow_blank=True)
+    first_name = Text(load_default="", max_len=150, controls="line")
+    last_name = Text(load_default="", max_len=150, controls="line")
 
 
 class LoginSchema(Schema):
-    email = fields.String(required=True, metadata={"format": "email", "maxLength": 254})
-    password = fields.String(required=True, metadata={"maxLength": 128})
-    event_id = fields.UUID(metadata={"description": "log straight into this event"})
+    email = Email(required=True)
+    password = Text(required=True, max_len=MAX_PASSWORD, allow_blank=True)
+    event_id = JsonUUID(metadata={"description": "log straight into this event"})
 
 
 class EventChoiceSchema(Schema):
-    event_id = fields.UUID(required=True)
+    event_id = JsonUUID(required=True)
+
+
+#: what a profile update may change
+PROFILE_FIELDS = ("username", "email", "first_name", "last_name")
 
 
 class ProfileUpdateSchema(Schema):
-    username = fields.String(metadata={"maxLength": 150})
-    email = fields.String(metadata={"format": "email", "maxLength": 254})
-    first_name = fields.String(metadata={"maxLength": 150})
-    last_name = fields.String(metadata={"maxLength": 150})
+    """PUT: ``username`` and ``email`` required; PATCH: any of the four."""
+
+    username = Text(max_len=150, controls="line")
+    email = Email()
+    first_name = Text(max_len=150, allow_blank=True, controls="line")
+    last_name = Text(max_len=150, allow_blank=True, controls="line")
+
+    @pre_load
+    def _only_these(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(PROFILE_FIELDS))
+            if unknown:
+                raise ValidationError({unknown[0]: "cannot be changed here"})
+            if request.method == "PUT":
+                for name in ("username", "email"):
+                    if data.get(name) is None:
+                        raise ValidationError({name: REQUIRED})
+        return data
 
 
 class ChangePasswordSchema(Schema):
-    old_password = fields.String(required=True, metadata={"maxLength": 128})
-    new_password = fields.String(required=True, metadata={"minLength": 8, "maxLength": 128})
+    old_password = Text(required=True, max_len=MAX_PASSWORD, allow_blank=True)
+    new_password = Text(required=True, max_len=MAX_PASSWORD, allow_blank=True)
 
 
 class RefreshSchema(Schema):
-    refresh = fields.String(required=True, metadata={"maxLength": 4096})
+    refresh = Text(required=True, max_len=4096)
 
 
 class BadgeSchema(Schema):

@@ -36,7 +36,15 @@ from server.badges import ensure_profile
 from server.errors import APIError, validation_error
 from server.events.api import event_filter
 from server.export import workbook_bytes
-from server.exposants.schemas import MyScansSchema, ScanCreateSchema, ScanRecordedSchema, ScanSchema
+from server.exposants.schemas import (
+    XLSX,
+    ExportArgs,
+    MyScansSchema,
+    ScanCreateSchema,
+    ScanListArgs,
+    ScanRecordedSchema,
+    ScanSchema,
+)
 from server.extensions import db
 from server.models import Event, ExposantScan, Participant, User, UserEventAssignment
 from server.pagination import paginate
@@ -143,7 +151,7 @@ def _query_day(name: str) -> tuple[datetime, datetime] | None:
 
 
 @bp.get("/api/exposant-scans/")
-@documented(bp, errors=(400, 403), answers={200: page_of(ScanSchema)})
+@documented(bp, errors=(400, 403), query=ScanListArgs, answers={200: page_of(ScanSchema)})
 @require_auth(CAN_VIEW)
 def list_scans() -> ResponseReturnValue:
     """Filters: ``status``, ``reason``, ``exposant``, ``scanned_participant``, ``kiosk``,
@@ -376,7 +384,7 @@ def exposant_visits(participant_ids: list[uuid.UUID]) -> list[Visit]:
 
 
 @bp.get("/api/exposant-scans/export_excel/")
-@documented(bp, errors=(400, 403), answers={200: None})
+@documented(bp, errors=(400, 403), query=ExportArgs, answers={200: XLSX})
 @require_auth(IS_EXPOSANT)
 def export_excel() -> ResponseReturnValue:
     """Every visit of every event where the caller is an active exposant, as .xlsx.

@@ -5,6 +5,17 @@ from __future__ import annotations
 from marshmallow import fields
 
 from server.schema import PageArgs, QueryChoice, QueryUUID, Schema
+from shared.decision import Reason
+from shared.sync import SCAN_STATUSES
+
+#: the workbook answer of export_excel
+XLSX = {
+    "content": {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": {"type": "string", "format": "binary"}
+        }
+    }
+}
 
 
 class ScanCreateSchema(Schema):
@@ -55,10 +66,11 @@ class ScanRecordedSchema(ScanSchema):
 
 class ScanListArgs(PageArgs):
     event_id = QueryUUID()
-    status = fields.String()
-    reason = fields.String()
+    status = QueryChoice(SCAN_STATUSES)
+    reason = QueryChoice([r.value for r in Reason])
     exposant = QueryUUID()
     scanned_participant = QueryUUID()
+    kiosk = QueryUUID()
     date = fields.String(metadata={"format": "date", "description": "YYYY-MM-DD"})
 
 

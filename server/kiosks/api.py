@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from server import sealing, signing
 from server.auth import limits
-from server.auth.api import MAX_PASSWORD, check_login
+from server.auth.api import check_login
 from server.auth.permissions import (
     CAN_VERIFY,
     IS_GESTIONNAIRE,
@@ -31,14 +31,16 @@ from server.kiosks.auth import (
     normalize_code,
 )
 from server.kiosks.schemas import (
+    PROVISION_BODY,
     KioskCreatedSchema,
     KioskCreateSchema,
+    KioskListArgs,
     KioskSchema,
+    ProvisionCodeSchema,
     ProvisionedSchema,
-    ProvisionSchema,
+    ProvisionLoginSchema,
 )
 from server.models import (
-    KIOSK_MODES,
     Event,
     EventSession,
     Kiosk,
@@ -47,8 +49,8 @@ from server.models import (
     UserEventAssignment,
 )
 from server.pagination import paginate
-from server.schema import Blueprint, documented, page_of
-from server.validation import get_email, get_int, get_str, get_uuid, json_body
+from server.schema import Blueprint, documented, load, page_of
+from server.validation import json_body
 from shared.roles import Role
 from shared.timefmt import iso, utcnow
 
@@ -122,22 +124,17 @@ def _pinned(event_id: uuid.UUID, room_id: uuid.UUID | None, session_id: uuid.UUI
 
 
 @bp.post("/api/kiosks/")
-@documented(bp, errors=(403,), body=KioskCreateSchema, answers={201: KioskCreatedSchema})
 @require_auth(IS_GESTIONNAIRE)
-def create_kiosk() -> ResponseReturnValue:
+@bp.arguments(KioskCreateSchema)
+@documented(bp, errors=(400, 403, 415), answers={201: KioskCreatedSchema})
+def create_kiosk(data: dict[str, Any]) -> ResponseReturnValue:
     """Register a kiosk; the answer holds a one-time provisioning code."""
     identity = current_identity()
     event_id = identity.require_event()
-    data = json_body()
-    name = get_str(data, "name", max_len=100, controls="line")
-    mode = get_str(data, "mode", max_len=10)
-    if mode not in KIOSK_MODES:
-        raise validation_error("mode", "must be door or booth")
-    exposant_user_id = get_int(data, "exposant_user_id", required=False, minimum=1)
-    room_id, exposant_id = _place(
-        event_id, mode, get_uuid(data, "room_id", required=False), exposant_user_id
-    )
-    pinned = get_uuid(data, "pinned_session_id", required=False)
+    name: str = data["name"]
+    mode: str = data["mode"]
+    room_id, exposant_id = _place(event_id, mode, data.get("room_id"), data.get("exposant_user_id"))
+    pinned: uuid.UUID | None = data.get("pinned_session_id")
     _pinned(event_id, room_id, pinned)
     code, code_hash = new_provisioning_code()
     kiosk = Kiosk(
@@ -164,9 +161,10 @@ def create_kiosk() -> ResponseReturnValue:
 
 
 @bp.get("/api/kiosks/")
-@documented(bp, errors=(400, 403), answers={200: page_of(KioskSchema)})
 @require_auth(IS_GESTIONNAIRE)
-def list_kiosks() -> ResponseReturnValue:
+@bp.arguments(KioskListArgs, location="query", as_kwargs=True)
+@documented(bp, errors=(400, 403), answers={200: page_of(KioskSchema)})
+def list_kiosks(**args: Any) -> ResponseReturnValue:
     event_id = current_identity().require_event()
     latest = latest_seq_of_event(db.session, event_id)
     # the kiosk with its room and booth in one query (no lookups per kiosk)
@@ -177,7 +175,8 @@ def list_kiosks() -> ResponseReturnValue:
         .where(Kiosk.event_id == event_id)
         .order_by(Kiosk.created_at, Kiosk.id)
     )
-    return jsonify(paginate(stmt, lambda r: kiosk_dict(r[0], latest, r[1], r[2]), rows=True))
+    answer = paginate(stmt, lambda r: kiosk_dict(r[0], latest, r[1], r[2]), rows=True, args=args)
+    return jsonify(answer)
 
 
 @bp.delete("/api/kiosks/<uuid:kiosk_id>/")
@@ -215,15 +214,14 @@ def _provisioned(kiosk: Kiosk) -> dict[str, Any]:
     bp,
     auth=None,
     errors=(401, 403, 404, 409, 429),
-    body=ProvisionSchema,
+    body=PROVISION_BODY,
     answers={201: ProvisionedSchema},
 )
 def provision() -> ResponseReturnValue:
     """A kiosk takes its credential: with a one-time code, or a staff login."""
     data = json_body()
     if "code" in data:
-        code = get_str(data, "code", max_len=40, controls="line")
-        assert code is not None
+        code: str = load(ProvisionCodeSchema(), data)["code"]
         attempt = limits.attempt()  # a code has no account: guessed per address
         kiosk = db.session.scalar(
             select(Kiosk).where(Kiosk.provisioning_code_hash == digest(normalize_code(code)))
@@ -250,11 +248,12 @@ def provision() -> ResponseReturnValue:
 def _provision_by_login(data: dict[str, Any]) -> ResponseReturnValue:
     """A kiosk on a staff login: it syncs only while that person keeps their
     access (see ``server.kiosks.auth.provisioner_allows``)."""
-    email = get_email(data)
-    password = get_str(data, "password", max_len=MAX_PASSWORD, allow_blank=True)
-    room_id = get_uuid(data, "room_id", required=False)
-    event_id = get_uuid(data, "event_id", required=False)
-    name = get_str(data, "name", required=False, max_len=100, controls="line")
+    login = load(ProvisionLoginSchema(), data)
+    email: str = login["email"]
+    password: str = login["password"]
+    room_id: uuid.UUID | None = login.get("room_id")
+    event_id: uuid.UUID | None = login.get("event_id")
+    name: str | None = login.get("name")
     user = check_login(email, password)
     if user is None:
         raise APIError(401, "Invalid email or password", code="invalid_credentials")

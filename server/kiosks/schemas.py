@@ -4,16 +4,24 @@ those two parse and write their JSON by hand, see ``server.kiosks.sync``)."""
 from __future__ import annotations
 
 from marshmallow import fields
+from marshmallow.validate import OneOf
 
-from server.schema import PageArgs, Schema
+from server.auth.schemas import MAX_PASSWORD
+from server.kiosks.models import KIOSK_MODES
+from server.schema import Email, JsonInt, JsonUUID, PageArgs, Schema, Text
 
 
 class KioskCreateSchema(Schema):
-    name = fields.String(required=True, metadata={"maxLength": 100})
-    mode = fields.String(required=True, metadata={"enum": ["door", "booth"]})
-    room_id = fields.UUID(metadata={"description": "a door kiosk's room"})
-    exposant_user_id = fields.Integer(metadata={"minimum": 1, "description": "a booth's"})
-    pinned_session_id = fields.UUID()
+    name = Text(required=True, max_len=100, controls="line")
+    mode = Text(
+        required=True,
+        max_len=10,
+        validate=OneOf(KIOSK_MODES, error="must be door or booth"),
+        metadata={"enum": list(KIOSK_MODES)},
+    )
+    exposant_user_id = JsonInt(minimum=1, metadata={"description": "a booth kiosk's exposant"})
+    room_id = JsonUUID(metadata={"description": "a door kiosk's room"})
+    pinned_session_id = JsonUUID()
 
 
 class KioskSchema(Schema):
@@ -35,23 +43,33 @@ class KioskSchema(Schema):
     clock_offset_ms = fields.Integer(required=True, allow_none=True)
 
 
-class KioskCreatedSchema(KioskSchema):
-    provisioning_code = fields.String()
+class KioskCreatedSchema(Schema):
+    kiosk = fields.Nested(KioskSchema, required=True)
+    provisioning_code = fields.String(required=True)
+    code_expires_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
 class KioskListArgs(PageArgs):
     pass
 
 
-class ProvisionSchema(Schema):
-    """A one-time code, or a controller's, gestionnaire's or exposant's login."""
+class ProvisionCodeSchema(Schema):
+    """A one-time code from POST /api/kiosks/."""
 
-    code = fields.String(metadata={"maxLength": 40})
-    email = fields.String(metadata={"format": "email"})
-    password = fields.String(metadata={"maxLength": 128})
-    room_id = fields.UUID()
-    event_id = fields.UUID()
-    name = fields.String(metadata={"maxLength": 100})
+    code = Text(required=True, max_len=40, controls="line")
+
+
+class ProvisionLoginSchema(Schema):
+    """A controller's or gestionnaire's login (door: ``room_id``) or an exposant's."""
+
+    email = Email(required=True)
+    password = Text(required=True, max_len=MAX_PASSWORD, allow_blank=True)
+    room_id = JsonUUID()
+    event_id = JsonUUID()
+    name = Text(max_len=100, controls="line")
+
+
+PROVISION_BODY = {"oneOf": [ProvisionCodeSchema, ProvisionLoginSchema]}
 
 
 class ProvisionedSchema(Schema):

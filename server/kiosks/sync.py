@@ -26,7 +26,7 @@ from server.errors import APIError, validation_error
 from server.extensions import db, reads_only
 from server.kiosks.auth import current_kiosk, require_kiosk
 from server.kiosks.scan_upload import store_batch
-from server.kiosks.schemas import ChangesSchema, ScanBatchAnswerSchema, ScanBatchSchema
+from server.kiosks.schemas import ChangesArgs, ChangesSchema, ScanBatchAnswerSchema, ScanBatchSchema
 from server.models import ChangeLogEntry, Kiosk, SyncState
 from server.page_cache import PAGES, CachedPage
 from server.schema import KIOSK, Blueprint, documented
@@ -80,7 +80,7 @@ def _key_ok(entity: str, key: str | None) -> bool:
 
 
 @bp.get("/api/sync/changes")
-@documented(bp, auth=KIOSK, errors=(400,), answers={200: ChangesSchema})
+@documented(bp, auth=KIOSK, errors=(400,), query=ChangesArgs, answers={200: ChangesSchema})
 @require_kiosk
 @gc_paused()  # a page is thousands of fresh dicts: collect after, not during
 def changes() -> ResponseReturnValue:

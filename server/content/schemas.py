@@ -4,10 +4,20 @@
 from __future__ import annotations
 
 from marshmallow import fields
+from marshmallow.validate import OneOf
 
-from server.bodyfields import Choice, Str, UUIDStr
 from server.content.models import ANNONCE_TARGETS
-from server.schema import Instant, PageArgs, QueryBool, QueryChoice, QueryInt, QueryUUID, Schema
+from server.schema import (
+    Instant,
+    JsonUUID,
+    PageArgs,
+    QueryBool,
+    QueryChoice,
+    QueryInt,
+    QueryUUID,
+    Schema,
+    Text,
+)
 
 #: the longest title (the column's) and question the seed allows
 MAX_TITLE = 200
@@ -31,23 +41,28 @@ class AnnonceSchema(Schema):
 class AnnoncePatchSchema(Schema):
     """The fields a PATCH may change."""
 
-    title = Str(max_len=MAX_TITLE)
-    description = Str(max_len=MAX_DESCRIPTION, controls="text", allow_blank=True)
-    target = Choice(ANNONCE_TARGETS, metadata={"description": "who sees it; all by default"})
+    title = Text(max_len=MAX_TITLE, controls="line")
+    description = Text(max_len=MAX_DESCRIPTION, controls="text", allow_blank=True)
+    target = Text(
+        validate=OneOf(ANNONCE_TARGETS, error="must be one of: " + ", ".join(ANNONCE_TARGETS)),
+        metadata={"description": "who sees it; all by default"},
+    )
 
 
 class AnnonceInSchema(AnnoncePatchSchema):
     """A new or rewritten announcement (POST, PUT)."""
 
-    title = Str(required=True, max_len=MAX_TITLE)
+    title = Text(required=True, max_len=MAX_TITLE, controls="line")
 
 
 class AnnonceListArgs(PageArgs):
     event_id = QueryUUID(metadata={"description": "must be the event of the token"})
     target = QueryChoice(ANNONCE_TARGETS)
     created_by = QueryInt(metadata={"description": "the author's user id"})
-    search = Str(
-        max_len=MAX_SEARCH, metadata={"description": "in the title or description, any case"}
+    search = Text(
+        max_len=MAX_SEARCH,
+        controls="line",
+        metadata={"description": "in the title or description, any case"},
     )
 
 
@@ -72,21 +87,21 @@ class SessionQuestionSchema(Schema):
 class QuestionPatchSchema(Schema):
     """What the asker (or a gestionnaire) may change: the question's text."""
 
-    question_text = Str(max_len=MAX_QUESTION, controls="text")
+    question_text = Text(max_len=MAX_QUESTION, controls="text")
 
 
 class QuestionEditSchema(Schema):
-    question_text = Str(required=True, max_len=MAX_QUESTION, controls="text")
+    question_text = Text(required=True, max_len=MAX_QUESTION, controls="text")
 
 
 class QuestionInSchema(QuestionEditSchema):
     """A question: the participant is the caller's record in the token's event."""
 
-    session = UUIDStr(required=True, metadata={"description": "a session of the caller's event"})
+    session = JsonUUID(required=True, metadata={"description": "a session of the caller's event"})
 
 
 class AnswerInSchema(Schema):
-    answer_text = Str(required=True, max_len=MAX_ANSWER, controls="text")
+    answer_text = Text(required=True, max_len=MAX_ANSWER, controls="text")
 
 
 class QuestionListArgs(PageArgs):

@@ -2,14 +2,46 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from datetime import datetime
+from typing import Any
 
-from server.bodyfields import Bool, Choice, InstantIn, Int, UUIDStr
-from server.schema import Instant, PageArgs, QueryBool, QueryChoice, QueryInt, QueryUUID, Schema
+import marshmallow as ma
+from marshmallow import fields
+from marshmallow.validate import OneOf
+
+from server.schema import (
+    Instant,
+    JsonBool,
+    JsonInt,
+    JsonUUID,
+    PageArgs,
+    QueryBool,
+    QueryChoice,
+    QueryInt,
+    QueryUUID,
+    Schema,
+    Text,
+)
 from shared.roles import SCANNER_ROLES
+from shared.timefmt import parse_iso
 
 #: the roles a room assignment holds (the seed's Role Choices)
 ASSIGNMENT_ROLES = tuple(sorted(SCANNER_ROLES))
+
+
+class JsonInstant(fields.DateTime):
+    """An ISO 8601 instant with its time zone (``2025-12-01T09:00:00Z``), as UTC."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        parsed = parse_iso(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise ma.ValidationError("must be an ISO 8601 date and time with a time zone")
+        return parsed
+
+
+def _role(**kwargs: Any) -> Text:
+    error = "must be one of: " + ", ".join(ASSIGNMENT_ROLES)
+    return Text(validate=OneOf(ASSIGNMENT_ROLES, error=error), **kwargs)
 
 
 class RoomAssignmentSchema(Schema):
@@ -28,22 +60,26 @@ class RoomAssignmentSchema(Schema):
 class RoomAssignmentPatchSchema(Schema):
     """The fields a PATCH may change."""
 
-    user = Int(metadata={"description": "a user with an active role in the event"})
-    room = UUIDStr(metadata={"description": "a room of the event"})
-    role = Choice(ASSIGNMENT_ROLES)
-    start_time = InstantIn()
-    end_time = InstantIn(metadata={"description": "after start_time"})
-    is_active = Bool()
+    user = JsonInt(minimum=1, metadata={"description": "a user with an active role in the event"})
+    room = JsonUUID(metadata={"description": "a room of the event"})
+    role = _role()
+    start_time = JsonInstant()
+    end_time = JsonInstant(metadata={"description": "after start_time"})
+    is_active = JsonBool()
 
 
 class RoomAssignmentInSchema(RoomAssignmentPatchSchema):
     """A new or rewritten assignment (POST, PUT): is_active is true by default."""
 
-    user = Int(required=True, metadata={"description": "a user with an active role in the event"})
-    room = UUIDStr(required=True, metadata={"description": "a room of the event"})
-    role = Choice(ASSIGNMENT_ROLES, required=True)
-    start_time = InstantIn(required=True)
-    end_time = InstantIn(required=True, metadata={"description": "after start_time"})
+    user = JsonInt(
+        minimum=1,
+        required=True,
+        metadata={"description": "a user with an active role in the event"},
+    )
+    room = JsonUUID(required=True, metadata={"description": "a room of the event"})
+    role = _role(required=True)
+    start_time = JsonInstant(required=True)
+    end_time = JsonInstant(required=True, metadata={"description": "after start_time"})
 
 
 class RoomAssignmentListArgs(PageArgs):

@@ -4,6 +4,8 @@ GET /api/my-room/statistics/."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event as sa_event
 
 from server.extensions import db
 from server.models import UserEventAssignment
@@ -321,3 +324,43 @@ def test_my_room_with_metadata_unusable_is_a_404(app: Flask, client: FlaskClient
 def test_my_room_is_for_controllers(client: FlaskClient, c: Cast) -> None:
     for who in (G, P, E):
         assert _my_room(client, c, who).status_code == 403, who
+
+
+def test_racing_requests_cannot_post_one_person_twice(
+    app: Flask, client: FlaskClient, c: Cast
+) -> None:
+    """Each request is held between its overlap check and its commit, so that
+    without the lock on the person's role every one of them would pass it."""
+    racers = 4
+    barrier = threading.Barrier(racers)
+    held = threading.local()
+
+    def hold(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().startswith("SELECT room_assignments.") and not getattr(
+            held, "done", False
+        ):
+            held.done = True
+            time.sleep(0.3)  # widens the race window; no outcome depends on time
+
+    with app.app_context():
+        engine = db.engine
+    sa_event.listen(engine, "before_cursor_execute", hold)
+    answers: list[int] = []
+
+    def post(room: int) -> None:
+        own = app.test_client()
+        barrier.wait()
+        r = own.post(URL, json=_body(c, room=room % 3, start=0, end=2), headers=c.headers[G])
+        answers.append(r.status_code)
+
+    try:
+        threads = [threading.Thread(target=post, args=(n,)) for n in range(racers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", hold)
+    assert sorted(answers) == [201] + [409] * (racers - 1)
+    got = client.get(f"{URL}?user_id={c.members[C].user_id}", headers=c.headers[G])
+    assert got.get_json()["count"] == 1

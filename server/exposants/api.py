@@ -15,10 +15,10 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import jsonify, request, send_file
+from flask import jsonify, send_file
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
@@ -39,6 +39,7 @@ from server.export import workbook_bytes
 from server.exposants.schemas import (
     XLSX,
     ExportArgs,
+    MyScansArgs,
     MyScansSchema,
     ScanCreateSchema,
     ScanListArgs,
@@ -54,14 +55,12 @@ from server.validation import (
     get_str,
     json_body,
     parse_uuid,
-    query_choice,
-    query_uuid,
 )
 from shared.badge import Badge, BadgeError, parse_badge, public_ref
 from shared.decision import Place, Reason, Verdict, decide
 from shared.leads import MIMETYPE, EventRef, Visit, build_workbook, export_filename
 from shared.roles import Role
-from shared.sync import MAX_NOTES, SCAN_STATUSES
+from shared.sync import MAX_NOTES
 from shared.timefmt import iso, utcnow
 
 bp = Blueprint("exposant_scans", __name__, description="Booth visits an exposant recorded")
@@ -138,45 +137,31 @@ def _visible(stmt: Select[Any], event_id: uuid.UUID) -> Select[Any]:
     return stmt.where(ExposantScan.exposant_id == _own_participant(event_id))
 
 
-def _query_day(name: str) -> tuple[datetime, datetime] | None:
-    """A UTC day given as YYYY-MM-DD: (its start, the next day's start)."""
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
-        return day, day + timedelta(days=1)
-    except (ValueError, OverflowError):
-        raise validation_error(name, "must be a date, YYYY-MM-DD") from None
-
-
 @bp.get("/api/exposant-scans/")
-@documented(bp, errors=(400, 403), query=ScanListArgs, answers={200: page_of(ScanSchema)})
 @require_auth(CAN_VIEW)
-def list_scans() -> ResponseReturnValue:
+@bp.arguments(ScanListArgs, location="query", as_kwargs=True)
+@documented(bp, errors=(400, 403), answers={200: page_of(ScanSchema)})
+def list_scans(**args: Any) -> ResponseReturnValue:
     """Filters: ``status``, ``reason``, ``exposant``, ``scanned_participant``, ``kiosk``,
     ``date`` (a UTC day, YYYY-MM-DD), ``event_id`` (the caller's event only)."""
-    event_id = event_filter()
+    event_id = event_filter(args.get("event_id"))
     stmt = _visible(_scans(), event_id)
-    status = query_choice("status", SCAN_STATUSES)
-    if status is not None:
-        stmt = stmt.where(ExposantScan.status == status)
-    reason = query_choice("reason", [r.value for r in Reason])
-    if reason is not None:
-        stmt = stmt.where(ExposantScan.reason == reason)
+    if args.get("status") is not None:
+        stmt = stmt.where(ExposantScan.status == args["status"])
+    if args.get("reason") is not None:
+        stmt = stmt.where(ExposantScan.reason == args["reason"])
     for name, column in (
         ("exposant", ExposantScan.exposant_id),
         ("scanned_participant", ExposantScan.scanned_participant_id),
         ("kiosk", ExposantScan.kiosk_id),
     ):
-        value = query_uuid(name)
-        if value is not None:
-            stmt = stmt.where(column == value)
-    day = _query_day("date")
+        if args.get(name) is not None:
+            stmt = stmt.where(column == args[name])
+    day = args.get("date")
     if day is not None:
         stmt = stmt.where(ExposantScan.scanned_at >= day[0], ExposantScan.scanned_at < day[1])
     stmt = stmt.order_by(ExposantScan.scanned_at.desc(), ExposantScan.id)
-    return jsonify(paginate(stmt, scan_dict, rows=True))
+    return jsonify(paginate(stmt, scan_dict, rows=True, args=args))
 
 
 @bp.get("/api/exposant-scans/<uuid:scan_id>/")
@@ -200,11 +185,12 @@ def _today() -> tuple[datetime, datetime]:
 
 
 @bp.get("/api/exposant-scans/my_scans/")
-@documented(bp, errors=(400, 403), answers={200: MyScansSchema})
 @require_auth(IS_EXPOSANT)
-def my_scans() -> ResponseReturnValue:
+@bp.arguments(MyScansArgs, location="query", as_kwargs=True)
+@documented(bp, errors=(400, 403), answers={200: MyScansSchema})
+def my_scans(**args: Any) -> ResponseReturnValue:
     """The caller's visits in their event (``event_id``, if given, must be that event)."""
-    event_id = event_filter()
+    event_id = event_filter(args.get("event_id"))
     own = _own_participant(event_id)
     visits = and_(
         ExposantScan.event_id == event_id,
@@ -384,15 +370,16 @@ def exposant_visits(participant_ids: list[uuid.UUID]) -> list[Visit]:
 
 
 @bp.get("/api/exposant-scans/export_excel/")
-@documented(bp, errors=(400, 403), query=ExportArgs, answers={200: XLSX})
 @require_auth(IS_EXPOSANT)
-def export_excel() -> ResponseReturnValue:
+@bp.arguments(ExportArgs, location="query", as_kwargs=True)
+@documented(bp, errors=(400, 403), answers={200: XLSX})
+def export_excel(**args: Any) -> ResponseReturnValue:
     """Every visit of every event where the caller is an active exposant, as .xlsx.
 
     ``action=download`` (default): ``Content-Disposition: attachment``;
     ``action=share``: ``inline`` (a mobile share sheet). ``X-Filename`` names the file.
     """
-    action = query_choice("action", EXPORT_ACTIONS) or "download"
+    action: str = args.get("action", "download")
     identity = current_identity()
     booths = exposant_events(identity.user_id)
     sheets = build_workbook(

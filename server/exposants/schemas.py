@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from server.schema import PageArgs, QueryChoice, QueryUUID, Schema
+from marshmallow import ValidationError, fields
+
+from server.schema import PageArgs, QueryChoice, QuerySchema, QueryUUID, Schema
 from shared.decision import Reason
 from shared.sync import SCAN_STATUSES
 
@@ -64,6 +67,19 @@ class ScanRecordedSchema(ScanSchema):
     fields = fields.Dict()
 
 
+class QueryDay(fields.Date):
+    """A UTC day, YYYY-MM-DD: read as (its start, the next day's start)."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> tuple[datetime, datetime]:
+        try:
+            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+            return day, day + timedelta(days=1)
+        except (TypeError, ValueError, OverflowError):
+            raise ValidationError("must be a date, YYYY-MM-DD") from None
+
+
 class ScanListArgs(PageArgs):
     event_id = QueryUUID()
     status = QueryChoice(SCAN_STATUSES)
@@ -71,7 +87,11 @@ class ScanListArgs(PageArgs):
     exposant = QueryUUID()
     scanned_participant = QueryUUID()
     kiosk = QueryUUID()
-    date = fields.String(metadata={"format": "date", "description": "YYYY-MM-DD"})
+    date = QueryDay(metadata={"description": "a UTC day, YYYY-MM-DD"})
+
+
+class MyScansArgs(QuerySchema):
+    event_id = QueryUUID(metadata={"description": "must be the event of the token"})
 
 
 class MyScansSchema(Schema):
@@ -80,5 +100,5 @@ class MyScansSchema(Schema):
     scans = fields.List(fields.Nested(ScanSchema), required=True)
 
 
-class ExportArgs(Schema):
+class ExportArgs(QuerySchema):
     action = QueryChoice(("download", "share"))

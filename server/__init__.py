@@ -102,8 +102,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.auth import reset as _reset  # noqa: F401  (registers its table)
     from server.auth import reset_api as password_reset
     from server.cli import register_commands
+    from server.content import annonces_api as annonces
+    from server.content import questions_api as questions
     from server.errors import register_error_handlers
     from server.events import api as rooms
+    from server.events import dashboard_api as dashboard
     from server.events import events_api as events
     from server.events import rooms_manage_api as room_writes
     from server.events import sessions_api as sessions
@@ -115,11 +118,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.people import participants_api as participants
     from server.schema import init_app as init_schema
     from server.schema import register
+    from server.staffing import api as room_assignments
 
     api = init_schema(app)  # the OpenAPI document and Swagger UI, at /api/
     modules = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
     modules += (events, room_writes, session_writes)  # the organizers' writes
     modules += (password_reset, session_access, participants, user_assignments)
+    modules += (annonces, questions, room_assignments, dashboard)
     register(app, api, [module.bp for module in modules])
     signing.init_app(app)
     sealing.init_app(app)

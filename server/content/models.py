@@ -6,10 +6,12 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.dbtypes import UTCDateTime
+from server.events.models import EventSession, Participant
 from server.extensions import db
+from server.people.models import User
 from shared.timefmt import utcnow
 
 ANNONCE_TARGETS = ("all", "participants", "exposants", "controlleurs", "gestionnaires")
@@ -46,3 +48,15 @@ class SessionQuestion(db.Model):
     answer_text: Mapped[str] = mapped_column(Text, default="")
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    session: Mapped[EventSession] = relationship()
+    participant: Mapped[Participant] = relationship()
+    answered_by: Mapped[User | None] = relationship()
+
+    @property
+    def participant_name(self) -> str:
+        return self.participant.user.full_name
+
+    @property
+    def answered_by_name(self) -> str | None:
+        return self.answered_by.full_name if self.answered_by is not None else None

@@ -1,0 +1,1 @@
+"""Staffing: staff posted to rooms for time slots (room assignments)."""

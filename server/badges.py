@@ -5,10 +5,25 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from server.extensions import db
+from server.extensions import begins_read_only, db, writes
 from server.models import RevokedBadge, User, UserProfile
 from shared.badge import new_badge_id
 from shared.timefmt import utcnow
+
+
+def profile_for_reading(user: User) -> UserProfile:
+    """:func:`ensure_profile` from a request that otherwise only reads (a GET):
+    the reading transaction ends, and a missing badge is made in one of its own
+    that may write (``writes``), the only way a reader may write on SQLite."""
+    profile = user.profile
+    if profile is not None or not begins_read_only():
+        return profile if profile is not None else ensure_profile(user)
+    user_id = user.id
+    db.session.commit()
+    with writes():
+        profile = ensure_profile(db.session.get(User, user_id) or user)
+        db.session.commit()
+    return profile
 
 
 def ensure_profile(user: User) -> UserProfile:

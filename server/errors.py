@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from server.extensions import db
@@ -74,6 +76,21 @@ def register_error_handlers(app: Flask) -> None:
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
                 response.headers[name] = value
+        return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(sqlite3.OperationalError)
+    def _database_busy(exc: Exception) -> Response:
+        """SQLite's write lock not free within the busy timeout (raised by the
+        driver itself when the transaction's BEGIN waits for it): the request
+        wrote nothing (rolled back); the client may simply try again."""
+        db.session.rollback()
+        if "database is locked" not in str(getattr(exc, "orig", exc)):
+            return _unexpected(exc)  # type: ignore[return-value]
+        log.warning("database busy: %s", exc)
+        response = jsonify({"error": "The server is busy; try again", "code": "busy"})
+        response.status_code = 503
+        response.headers["Retry-After"] = "1"
         return response
 
     @app.errorhandler(Exception)

@@ -30,7 +30,7 @@ from server.auth.permissions import (
     current_identity,
     require_auth,
 )
-from server.badges import ensure_profile
+from server.badges import profile_for_reading
 from server.errors import APIError
 from server.extensions import db
 from server.models import EventSession, Participant, SessionAccess
@@ -195,7 +195,7 @@ def my_ateliers() -> ResponseReturnValue:
             "id": str(participant.id),
             "name": user.full_name,
             "email": user.email,
-            "badge_id": ensure_profile(user).badge_id,
+            "badge_id": profile_for_reading(user).badge_id,
         },
         "summary": {
             "total_ateliers": len(ateliers),

@@ -35,7 +35,7 @@ from server.auth.schemas import (
     RegisterSchema,
     UserSchema,
 )
-from server.badges import ensure_profile
+from server.badges import ensure_profile, profile_for_reading
 from server.errors import APIError, validation_error
 from server.extensions import db
 from server.models import Event, Participant, RevokedToken, User, UserEventAssignment
@@ -251,7 +251,7 @@ def switch_event(data: dict[str, Any]) -> ResponseReturnValue:
 @require_auth(event=False)
 def my_events() -> ResponseReturnValue:
     identity = current_identity()
-    profile = ensure_profile(identity.user)
+    profile = profile_for_reading(identity.user)
     results = [event_summary(e, a.role, profile) for a, e in _memberships(identity.user.id)]
     db.session.commit()
     return jsonify(
@@ -266,7 +266,7 @@ def my_events() -> ResponseReturnValue:
 
 
 def _profile_answer(identity: Identity) -> dict[str, Any]:
-    profile = ensure_profile(identity.user)
+    profile = profile_for_reading(identity.user)
     return {
         **user_dict(identity.user),
         "is_active": identity.user.is_active,

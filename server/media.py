@@ -70,6 +70,14 @@ def file_url(name: str | None, storage: Storage | None = None) -> str | None:
     return request.host_url.rstrip("/") + "/" + url.lstrip("/")
 
 
+def stored_url(value: str | None) -> str | None:
+    """A file column's URL: a name the storage gave out as :func:`file_url`, a
+    value that is not one of its names (an address set by hand) as it is."""
+    if not value:
+        return None
+    return file_url(value) if is_valid_name(value) else value
+
+
 @bp.get("/media/<path:name>")
 def media(name: str) -> Response:
     return serve_stored(get_storage(), name)

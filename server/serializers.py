@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from server import signing
+from server.media import stored_url
 from server.models import Event, EventSession, Room, User, UserProfile
 from shared.badge import Badge
 from shared.roles import Role
@@ -64,8 +65,8 @@ def event_summary(event: Event, role: str, profile: UserProfile | None) -> dict[
         "end_date": iso(event.end_date),
         "status": event_status(event),
         "location": event.location,
-        "logo_url": event.logo,
-        "banner_url": event.banner,
+        "logo_url": stored_url(event.logo),
+        "banner_url": stored_url(event.banner),
         "badge": badge_dict(profile) if show_badge and profile else None,
     }
 
@@ -79,10 +80,10 @@ def event_dict(event: Event) -> dict[str, Any]:
         "start_date": iso(event.start_date),
         "end_date": iso(event.end_date),
         "is_active": event.is_active,
-        "programme_file": event.programme_file,
-        "guide_file": event.guide_file,
-        "logo": event.logo,
-        "banner": event.banner,
+        "programme_file": stored_url(event.programme_file),
+        "guide_file": stored_url(event.guide_file),
+        "logo": stored_url(event.logo),
+        "banner": stored_url(event.banner),
         "president": event.president_id,
         "created_by": event.created_by_id,
         "created_at": iso(event.created_at),

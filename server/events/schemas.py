@@ -14,7 +14,7 @@ import marshmallow as ma
 from marshmallow import fields
 
 from server.events.models import SESSION_STATUSES, SESSION_TYPES
-from server.media import file_url
+from server.media import stored_url
 from server.schema import (
     Instant,
     Money,
@@ -25,7 +25,6 @@ from server.schema import (
     QueryUUID,
     Schema,
 )
-from server.storage import is_valid_name
 from server.validation import MAX_INT
 from shared.text import is_ascii_digits, text_problem
 from shared.timefmt import iso, parse_iso
@@ -373,12 +372,6 @@ class EventFilesSchema(EventInputSchema):
     banner = fields.Raw(metadata={"type": "string", "format": "binary"})
 
 
-def _stored_url(name: str | None) -> str | None:
-    if not name:
-        return None
-    return file_url(name) if is_valid_name(name) else name
-
-
 class EventSchema(Schema):
     id = fields.UUID(required=True)
     name = fields.String(required=True)
@@ -392,13 +385,11 @@ class EventSchema(Schema):
     organizer_email = fields.String(required=True)
     organizer_phone = fields.String(required=True)
     programme_file = fields.Function(
-        lambda e: _stored_url(e.programme_file), required=True, allow_none=True
+        lambda e: stored_url(e.programme_file), required=True, allow_none=True
     )
-    guide_file = fields.Function(
-        lambda e: _stored_url(e.guide_file), required=True, allow_none=True
-    )
-    logo = fields.Function(lambda e: _stored_url(e.logo), required=True, allow_none=True)
-    banner = fields.Function(lambda e: _stored_url(e.banner), required=True, allow_none=True)
+    guide_file = fields.Function(lambda e: stored_url(e.guide_file), required=True, allow_none=True)
+    logo = fields.Function(lambda e: stored_url(e.logo), required=True, allow_none=True)
+    banner = fields.Function(lambda e: stored_url(e.banner), required=True, allow_none=True)
     president = fields.Integer(attribute="president_id", required=True, allow_none=True)
     created_by = fields.Integer(attribute="created_by_id", required=True, allow_none=True)
     created_at = Instant(required=True)

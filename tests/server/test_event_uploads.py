@@ -190,6 +190,25 @@ def test_files_that_only_pretend_are_refused_and_nothing_is_kept(
         assert db.session.query(ActionLogEntry).count() == 0
 
 
+def test_the_login_answers_show_the_logo_as_a_url(
+    app: Flask, client: FlaskClient, make: Factory, auth: AuthActions
+) -> None:
+    world = make.world()
+    member = world.members["participant"]
+    headers = auth.headers(world.members[G])
+    got = _patch(client, headers, world.event_id, {"logo": _file(make_image("PNG"), "a.png")})
+    assert got.status_code == 200
+    mine = client.get("/api/auth/my-events/", headers=auth.headers(member))
+    assert mine.status_code == 200, mine.json
+    (event,) = [e for e in _events_of(mine.json) if e["id"] == str(world.event_id)]
+    assert event["logo_url"] == got.json["logo"]
+    assert event["banner_url"] is None
+
+
+def _events_of(body: Any) -> list[dict[str, Any]]:
+    return list(body["results"])
+
+
 def test_a_file_field_sent_as_text_is_refused(
     app: Flask, client: FlaskClient, make: Factory, auth: AuthActions
 ) -> None:

@@ -23,6 +23,15 @@ class RoomAccess(db.Model):
     __table_args__ = (
         Index("ix_room_accesses_room_time", "room_id", "access_time"),
         Index("ix_room_accesses_event_time", "event_id", "access_time"),
+        # a room's statistics read from the index alone (counts, people, verdicts)
+        Index(
+            "ix_room_accesses_room_stats",
+            "room_id",
+            "participant_id",
+            "access_time",
+            "status",
+            "server_status",
+        ),
         UniqueConstraint("client_id", name="uq_room_accesses_client_id"),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.dbtypes import UTCDateTime
@@ -34,6 +34,8 @@ class Annonce(db.Model):
 
 class SessionQuestion(db.Model):
     __tablename__ = "session_questions"
+    # a session's questions in the order they were asked (the Q&A pages)
+    __table_args__ = (Index("ix_session_questions_session_asked", "session_id", "asked_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     session_id: Mapped[uuid.UUID] = mapped_column(

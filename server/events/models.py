@@ -128,6 +128,8 @@ class UserEventAssignment(db.Model):
         UniqueConstraint("user_id", "event_id", name="uq_assignment_user_event"),
         # an event's people in user order: the kiosks' snapshot pages
         Index("ix_assignments_event_user", "event_id", "user_id"),
+        # an event's people counted by role (the dashboard, the statistics)
+        Index("ix_assignments_event_role", "event_id", "role", "is_active"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -190,6 +190,9 @@ class StrictSchema(Schema):
     @pre_load
     def _known(self, data: Any, **_: Any) -> Any:
         if isinstance(data, Mapping):
+            if not all(isinstance(key, str) and key for key in data):
+                # a form part with an empty name: werkzeug gives it no string name
+                raise ValidationError({"body": "every field needs a name"})
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise ValidationError({unknown[0]: "is not a field here"})

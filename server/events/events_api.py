@@ -95,6 +95,9 @@ def _uploads(*, partial: bool) -> Iterator[tuple[dict[str, Any], dict[str, str |
     try:
         if request.mimetype == "multipart/form-data":
             request.max_content_length = upload_limit()
+            if not all(isinstance(key, str) and key for key in [*request.form, *request.files]):
+                # a part named "x\\" reaches here with no name at all (werkzeug: None)
+                raise validation_error("body", "every field needs a name")
             form = {key: request.form[key] for key in request.form}
             files: dict[str, str | None] = {}
             for name in operations.EVENT_FILES:

@@ -315,3 +315,25 @@ def test_only_a_gestionnaire_uploads(
         )
         assert got.status_code == 403
     assert stored(app) == []
+
+
+def test_a_form_part_with_no_readable_name_is_a_400_and_stores_nothing(
+    app: Flask, client: FlaskClient, make: Factory, auth: AuthActions
+) -> None:
+    world = make.world()
+    headers = auth.headers(world.members[G])
+    before = stored(app)
+    for unnamed in (b'name="x\\"', b'name=""'):
+        body = b"--b\r\nContent-Disposition: form-data; " + unnamed + b"\r\n\r\n{}\r\n"
+        for key, value in _fields().items():
+            body += (
+                f'--b\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+            )
+        body += b"--b--\r\n"
+        r = client.post(
+            "/api/events/", data=body, headers=headers,
+            content_type="multipart/form-data; boundary=b",
+        )  # fmt: skip
+        assert r.status_code == 400, (unnamed, r.json)
+        assert r.json["fields"] == {"body": "every field needs a name"}
+    assert stored(app) == before

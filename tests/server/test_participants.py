@@ -402,3 +402,25 @@ def test_delete(client: FlaskClient, make: Factory, auth: AuthActions) -> None:
     other = make.world()
     theirs = other.members["participant"].participant_id
     assert call(client, auth, g, "DELETE", f"{URL}{theirs}/").status_code == 404
+
+
+def test_a_form_part_whose_name_werkzeug_cannot_read_is_a_400_not_a_500(
+    client: FlaskClient, make: Factory, auth: AuthActions
+) -> None:
+    """A part named ``"x\\"`` (a name ending in a backslash) reaches the view with
+    no name at all (``None``): it is refused as a field with no name."""
+    world = make.world()
+    g, expo = world.members[G], world.members["exposant"]
+    url = f"{URL}{expo.participant_id}/"
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="x\\"\r\n\r\n{}\r\n'
+        b'--b\r\nContent-Disposition: form-data; name=""\r\n\r\n{}\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="organisation"\r\n\r\nkind\r\n--b--\r\n'
+    )
+    for method in ("PATCH", "PUT"):
+        r = call(client, auth, g, method, url, data=body,
+                 content_type="multipart/form-data; boundary=b")  # fmt: skip
+        assert r.status_code == 400, (method, r.json)
+        assert r.json["fields"] == {"body": "every field needs a name"}
+    after = call(client, auth, expo, "GET", url).json
+    assert after["organisation"] != "kind"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -323,16 +322,8 @@ class WebURL(fields.String):
         return _url(value, None)
 
 
-class Ref(fields.UUID):
-    """The id of another object, as a UUID string."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> uuid.UUID:
-        if not isinstance(value, str):
-            raise ma.ValidationError("must be a UUID string")
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            raise ma.ValidationError("must be a valid UUID") from None
+class Ref(QueryUUID):
+    """The id of another object, as a UUID string (the same rules as in a query)."""
 
 
 class Choice(fields.String):

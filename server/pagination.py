@@ -29,12 +29,14 @@ def paginate(
     *,
     rows: bool = False,
     args: Mapping[str, Any] | None = None,
+    count: int | None = None,
 ) -> dict[str, Any]:
     """One page of ``stmt``: ORM objects, or whole rows with ``rows=True``.
 
     ``args``: ``page`` and ``page_size`` as a schema parsed them (``PageArgs``);
     without it they are read from the query string. Without ``serialize`` the
-    results are the objects, for a response schema to dump."""
+    results are the objects, for a response schema to dump. ``count``: the number
+    of rows of ``stmt`` when the caller knows it (a tally), else it is counted."""
     max_size = current_app.config["MAX_PAGE_SIZE"]
     if args is None:
         page_size = query_int("page_size", current_app.config["PAGE_SIZE"], maximum=max_size)
@@ -44,8 +46,9 @@ def paginate(
         page_size = args.get("page_size", current_app.config["PAGE_SIZE"])
         if page_size > max_size:
             raise validation_error("page_size", f"must be at least 1 and at most {max_size}")
-    count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    count = count or 0
+    if count is None:
+        count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        count = count or 0
     page_stmt = stmt.limit(page_size).offset((page - 1) * page_size)
     items = db.session.execute(page_stmt).all() if rows else db.session.scalars(page_stmt).all()
     last_page = max(1, -(-count // page_size))

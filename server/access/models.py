@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
@@ -121,3 +121,31 @@ class ExposantScan(db.Model):
     )
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_offline: Mapped[bool] = mapped_column(default=False)
+
+
+class RoomTally(db.Model):
+    """A room's scans, granted scans and distinct people scanned, over all days:
+    kept by database triggers as scans are written (migration 0012)."""
+
+    __tablename__ = "room_tallies"
+
+    room_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    scans: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    granted: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    visitors: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class RoomDayTally(db.Model):
+    """The same tallies for one UTC day of a room."""
+
+    __tablename__ = "room_day_tallies"
+
+    room_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    scans: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    granted: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    visitors: Mapped[int] = mapped_column(BigInteger, server_default="0")

@@ -1,7 +1,9 @@
 """Room statistics (seed: Dashboard & Statistics) and offline discrepancies.
 
 Every verification is one RoomAccess row, online or uploaded by a kiosk
-(stored once per scan id), so counting rows counts every scan once.
+(stored once per scan id); the database tallies them per room and per day as
+they are written (``room_tallies``, ``room_day_tallies``), so the statistics
+read two rows whatever the number of scans.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from flask import jsonify
 from flask.typing import ResponseReturnValue
-from sqlalchemy import and_, case, distinct, func, literal, select, union_all
+from sqlalchemy import and_, literal, select, union_all
 
 from server.access.schemas import DiscrepancySchema, RoomStatisticsSchema
 from server.auth.permissions import (
@@ -32,6 +34,8 @@ from server.models import (
     Room,
     RoomAccess,
     RoomAssignment,
+    RoomDayTally,
+    RoomTally,
     User,
 )
 from server.pagination import paginate
@@ -42,20 +46,10 @@ bp = Blueprint("stats", __name__, description="Room statistics and kiosk discrep
 
 
 def room_statistics(room: Room) -> dict[str, Any]:
-    now = utcnow()
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    in_today = RoomAccess.access_time >= today
-    # the server's verdict (for a kiosk's scan: what its data said then), not the claim
-    granted = func.coalesce(RoomAccess.server_status, RoomAccess.status) == "granted"
-    totals = db.session.execute(
-        select(
-            func.count(),
-            func.count().filter(in_today),
-            func.count().filter(granted),
-            func.count(distinct(RoomAccess.participant_id)),
-            func.count(distinct(case((in_today, RoomAccess.participant_id)))),
-        ).where(RoomAccess.room_id == room.id)
-    ).one()
+    today = utcnow().date()
+    # kept by the database as scans are written (migration 0012): one row each
+    tally = db.session.get(RoomTally, room.id)
+    day = db.session.get(RoomDayTally, (room.id, today))
     recent = db.session.execute(
         select(RoomAccess, Participant, User, EventSession.title, Participant.badge_number)
         .outerjoin(Participant, Participant.id == RoomAccess.participant_id)
@@ -76,12 +70,12 @@ def room_statistics(room: Room) -> dict[str, Any]:
     return {
         "room": {"id": str(room.id), "name": room.name, "capacity": room.capacity},
         "statistics": {
-            "total_scans": totals[0],
-            "today_scans": totals[1],
-            "granted": totals[2],
-            "denied": totals[0] - totals[2],
-            "unique_participants": totals[3],
-            "unique_participants_today": totals[4],
+            "total_scans": tally.scans if tally else 0,
+            "today_scans": day.scans if day else 0,
+            "granted": tally.granted if tally else 0,
+            "denied": tally.scans - tally.granted if tally else 0,
+            "unique_participants": tally.visitors if tally else 0,
+            "unique_participants_today": day.visitors if day else 0,
         },
         "recent_scans": [
             {

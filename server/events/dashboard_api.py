@@ -1,6 +1,6 @@
 """GET /api/dashboard/stats/ (seed: Dashboard & Statistics): the caller's event
-at a glance. Counted in SQL: two aggregate queries and one of five sessions,
-whatever the number of participants."""
+at a glance: the participants from the event's tally (one row), the sessions
+counted and the next five read in SQL, whatever the number of participants."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from sqlalchemy.orm import joinedload
 from server.auth.permissions import IS_EVENT_MEMBER, current_identity, require_auth
 from server.errors import not_found
 from server.events.dashboard_schemas import DashboardStatsSchema
+from server.events.tallies import event_tally
 from server.extensions import db
-from server.models import Event, EventSession, UserEventAssignment
+from server.models import Event, EventSession
 from server.schema import Blueprint, documented
 from shared.roles import Role
 from shared.timefmt import utcnow
@@ -26,15 +27,7 @@ UPCOMING = 5
 
 def dashboard_stats(event: Event, role: str | None) -> dict[str, Any]:
     now = utcnow()
-    participants = db.session.scalar(
-        select(func.count())
-        .select_from(UserEventAssignment)
-        .where(
-            UserEventAssignment.event_id == event.id,
-            UserEventAssignment.role == Role.PARTICIPANT.value,
-            UserEventAssignment.is_active.is_(True),
-        )
-    )
+    participants = event_tally(event.id, f"role:{Role.PARTICIPANT.value}")
     total, live, completed = db.session.execute(
         select(
             func.count(),
@@ -55,7 +48,7 @@ def dashboard_stats(event: Event, role: str | None) -> dict[str, Any]:
     ).all()
     return {
         "event": event,
-        "total_participants": participants or 0,
+        "total_participants": participants,
         "total_sessions": total,
         "live_sessions": live,
         "completed_sessions": completed,

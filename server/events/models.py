@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     ForeignKey,
     Index,
@@ -204,3 +205,16 @@ class RoomAssignment(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventTally(db.Model):
+    """A count of an event's rows kept by database triggers (migration 0012):
+    ``participants`` (participant records), ``role:<role>`` (active assignments)."""
+
+    __tablename__ = "event_tallies"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, server_default="0")

@@ -1,13 +1,21 @@
 """Every table of the data model (each domain's models.py), imported so that
 Alembic and ``db.create_all`` see them all."""
 
-from server.access.models import PAYMENT_STATUSES, ExposantScan, RoomAccess, SessionAccess
+from server.access.models import (
+    PAYMENT_STATUSES,
+    ExposantScan,
+    RoomAccess,
+    RoomDayTally,
+    RoomTally,
+    SessionAccess,
+)
 from server.content.models import ANNONCE_TARGETS, Annonce, SessionQuestion
 from server.events.models import (
     SESSION_STATUSES,
     SESSION_TYPES,
     Event,
     EventSession,
+    EventTally,
     Participant,
     Room,
     RoomAssignment,
@@ -30,6 +38,7 @@ __all__ = [
     "ChangeLogEntry",
     "Event",
     "EventSession",
+    "EventTally",
     "ExposantScan",
     "Kiosk",
     "Participant",
@@ -38,6 +47,8 @@ __all__ = [
     "Room",
     "RoomAccess",
     "RoomAssignment",
+    "RoomDayTally",
+    "RoomTally",
     "SessionAccess",
     "SessionQuestion",
     "SyncState",

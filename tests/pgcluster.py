@@ -493,6 +493,8 @@ class PgCluster:
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--locale=C",
+                # lower() and pg_trgm fold the case of É, Ш, ... as in production
+                "--lc-ctype=C.UTF-8",
                 "--no-sync",
             ],
             account,

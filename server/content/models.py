@@ -35,7 +35,7 @@ class Annonce(db.Model):
 class SessionQuestion(db.Model):
     __tablename__ = "session_questions"
     # a session's questions in the order they were asked (the Q&A pages)
-    __table_args__ = (Index("ix_session_questions_session_asked", "session_id", "asked_at"),)
+    __table_args__ = (Index("ix_session_questions_session_asked", "session_id", "asked_at", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     session_id: Mapped[uuid.UUID] = mapped_column(

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from server import actionlog
 from server.auth.permissions import IS_GESTIONNAIRE, Identity, is_annonce_owner
@@ -162,8 +162,9 @@ def questions_of_event(event_id: uuid.UUID) -> Select[tuple[SessionQuestion]]:
         .where(EventSession.event_id == event_id)
         .options(
             contains_eager(SessionQuestion.session),
-            joinedload(SessionQuestion.participant).joinedload(Participant.user),
-            joinedload(SessionQuestion.answered_by),
+            # by a second query for the page's rows: a deep page skips rows alone
+            selectinload(SessionQuestion.participant).selectinload(Participant.user),
+            selectinload(SessionQuestion.answered_by),
         )
     )
 

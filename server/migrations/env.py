@@ -63,6 +63,9 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+from server.people.search import not_search_table  # noqa: E402
+
+
 def render_item(type_, obj, autogen_context):
     """Write the models' UTCDateTime as the plain column type it stores."""
     if type_ == "type" and obj.__class__.__name__ == "UTCDateTime":
@@ -91,6 +94,7 @@ def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
     conf_args.setdefault("compare_type", True)
+    conf_args.setdefault("include_name", not_search_table)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

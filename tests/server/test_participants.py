@@ -137,6 +137,50 @@ def test_filters(client: FlaskClient, make: Factory, auth: AuthActions) -> None:
     assert r.status_code == 400 and "event_id" in r.json["fields"]
 
 
+def test_search_follows_every_change_of_a_name_through_its_index(
+    client: FlaskClient, make: Factory, auth: AuthActions
+) -> None:
+    """The search reads an index kept by the database (FTS5 trigram on SQLite,
+    pg_trgm on PostgreSQL): renames, deletions and odd characters included."""
+    world = make.world()
+    g = world.members[G]
+    elodie = make.member(
+        world.event_id,
+        "participant",
+        user=make.user("e.h@example.com", first_name="Élodie", last_name='Haddad "Lo"'),
+    )
+    other = make.member(world.event_id, "participant")  # the same name, in another event
+    make.member(
+        make.event(),
+        "participant",
+        user=make.user("e.h2@example.com", first_name="Élodie", last_name="Haddad"),
+    )
+
+    def emails(search: str) -> list[str]:
+        r = call(client, auth, g, "GET", URL, query_string={"search": search})
+        assert r.status_code == 200, r.json
+        assert r.json["count"] == len(r.json["results"])
+        return sorted(p["email"] for p in r.json["results"])
+
+    assert emails("élodie haddad") == ["e.h@example.com"]  # the other event's is not shown
+    assert emails("odie") == ["e.h@example.com"]
+    assert emails('"lo"') == ["e.h@example.com"]  # a quote is text, not query syntax
+    assert emails("ha") == ["e.h@example.com"]  # too short for a trigram: read row by row
+    assert emails('die haddad "lo') == ["e.h@example.com"]
+    with make.app.app_context():
+        user = db.session.get(User, elodie.user_id)
+        user.last_name = "Mansouri"  # type: ignore[union-attr]
+        db.session.get(User, other.user_id).email = "odie@example.net"  # type: ignore[union-attr]
+        db.session.commit()
+    assert emails("haddad") == []
+    assert emails("mansouri") == ["e.h@example.com"]
+    assert emails("odie") == ["e.h@example.com", "odie@example.net"]
+    with make.app.app_context():
+        db.session.delete(db.session.get(Participant, other.participant_id))
+        db.session.commit()
+    assert emails("odie") == ["e.h@example.com"]
+
+
 def test_create_by_email_makes_the_account_and_the_role(
     client: FlaskClient, make: Factory, auth: AuthActions
 ) -> None:

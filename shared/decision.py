@@ -22,7 +22,8 @@ Order of checks (the seed's, with input checks first):
    their participant record (``participant_not_found``, 404) and the room in
    their ``allowed_rooms`` when that list is not empty (``room_not_allowed``,
    403);
-6. paid session: a paid access (``payment_required``, 402).
+6. paid session: an access that gives access, paid or granted free
+   (``payment_required``, 402).
 
 In booth mode (an exposant scanning a visitor) only checks 1, 3 and 4 apply.
 
@@ -120,9 +121,14 @@ class Place:
     session: SessionFacts | None = None
 
 
+#: the payment statuses of an access that lets its holder into a paid session
+#: (with ``has_access``): paid, or granted free by a gestionnaire
+OPEN_PAYMENT_STATUSES = frozenset({"paid", "free"})
+
+
 @dataclass(frozen=True, slots=True)
 class SessionAccessFacts:
-    payment_status: str  # pending | paid | refunded
+    payment_status: str  # pending | paid | free | refunded
     has_access: bool
 
 
@@ -259,6 +265,10 @@ def decide(
     session = place.session
     if session is not None and session.is_paid:
         access = person.session_access
-        if access is None or not access.has_access or access.payment_status != "paid":
+        if (
+            access is None
+            or not access.has_access
+            or access.payment_status not in OPEN_PAYMENT_STATUSES
+        ):
             return verdict(Reason.PAYMENT_REQUIRED)
     return verdict(Reason.GRANTED)

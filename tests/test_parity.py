@@ -61,7 +61,15 @@ ROLES = [
     "organisateur",
     None,  # no assignment at all
 ]
-PAYMENTS = [None, ("pending", False), ("paid", True), ("paid", False), ("refunded", False)]
+PAYMENTS = [
+    None,
+    ("pending", False),
+    ("paid", True),
+    ("paid", False),
+    ("free", True),
+    ("free", False),
+    ("refunded", False),
+]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from server.dbtypes import UTCDateTime
 from server.extensions import db
 from shared.timefmt import utcnow
 
-PAYMENT_STATUSES = ("pending", "paid", "refunded")
+#: ``free``: the seed's "free atelier, access granted", what a gestionnaire's grant records
+PAYMENT_STATUSES = ("pending", "paid", "free", "refunded")
 
 
 class RoomAccess(db.Model):

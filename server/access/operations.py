@@ -7,12 +7,16 @@ the event's action log with the values before and after. Nothing is
 committed here: the caller commits, or a raised error rolls everything back.
 
 Payment rules (the door lets a badge into a paid atelier when its access has
-``payment_status = "paid"`` and ``has_access``, see ``shared.decision``):
+``has_access`` and ``payment_status`` ``"paid"`` or ``"free"``, see
+``shared.decision``):
 
 - a payment (``payment_status = "paid"``) gives access, with ``amount_paid``
   (the session's price unless given) and ``paid_at`` (now unless given);
+- a grant without payment (``"free"``, the seed's "free atelier, access
+  granted"; or ``has_access: true`` on a pending access) gives access, nothing
+  paid;
 - a refund (``"refunded"``) takes access away;
-- a grant without payment is ``has_access: true`` with the status left as it is.
+- a pending access gives none: ``has_access: true`` with ``"pending"`` is a 400.
 """
 
 from __future__ import annotations
@@ -85,8 +89,16 @@ def _apply(access: SessionAccess, session: EventSession, data: Mapping[str, Any]
     amount: Decimal | None = data.get("amount_paid")
     paid_at: datetime | None = data.get("paid_at")
     now = utcnow()
+    if status is None and has_access and access.payment_status == "pending":
+        status = "free"  # a grant: access without payment
     if status is not None:
         access.payment_status = status
+    if access.payment_status == "free" and status == "free" and has_access is None:
+        has_access = True  # a grant recorded gives access
+    if access.payment_status == "pending" and has_access:
+        raise validation_error(
+            "has_access", "a pending access gives no access: record a payment or a grant (free)"
+        )
     if access.payment_status == "paid":
         if status == "paid" and has_access is None:
             has_access = True  # a payment recorded gives access
@@ -116,6 +128,8 @@ def _action(before: Mapping[str, Any] | None, access: SessionAccess) -> str:
         return "session_access.pay"
     if access.payment_status != old and access.payment_status == "refunded":
         return "session_access.refund"
+    if access.payment_status != old and access.payment_status == "free":
+        return "session_access.grant"
     return "session_access.create" if before is None else "session_access.update"
 
 

@@ -76,6 +76,28 @@ def test_payments_and_refunds_reach_the_atelier_door(
     ) == {"stale": "granted", "after refund": "payment_required", "after payment": "granted"}
     assert after_refund["http_status"] == 402
 
+    # a grant without payment (a speaker, a guest) opens the door as well
+    guest = gestionnaire.post(
+        "/api/participants/", {"email": "guest@example.com", "badge_number": "E2E-G"}, expect=201
+    )
+    guest_qr = str(
+        gestionnaire.post("/api/qr/generate/", {"user_id": guest["user"]})["qr_code_data"]
+    )
+    atelier.sync()
+    before_grant = atelier.verify(guest_qr)
+    granted = gestionnaire.post(
+        "/api/session-access/",
+        {"participant": guest["id"], "session": access["session"], "has_access": True},
+        expect=201,
+    )
+    assert (granted["payment_status"], granted["amount_paid"]) == ("free", "0.00")
+    atelier.sync()
+    after_grant = atelier.verify(guest_qr)
+    assert _reasons({"before": before_grant, "after": after_grant}) == {
+        "before": "payment_required",
+        "after": "granted",
+    }
+
 
 def test_rooms_removals_and_withdrawn_roles_reach_the_door(
     server: Server, gestionnaire: Api, door_kiosk: DoorKiosk

@@ -127,7 +127,19 @@ def test_a_payment_with_its_amount_and_time_and_a_grant_without_payment(
         },
     )
     assert grant.status_code == 201
-    assert (grant.json["payment_status"], grant.json["has_access"]) == ("pending", True)
+    # a grant is recorded as the seed's "free": access, nothing paid
+    assert (grant.json["payment_status"], grant.json["has_access"]) == ("free", True)
+    assert grant.json["amount_paid"] == "0.00"
+    pending_with_access = call(
+        client,
+        auth,
+        g,
+        "PATCH",
+        URL + grant.json["id"] + "/",
+        json={"payment_status": "pending", "has_access": True},
+    )
+    assert pending_with_access.status_code == 400
+    assert "has_access" in pending_with_access.json["fields"]
     # PUT is whole: the status is required
     put = call(client, auth, g, "PUT", URL + grant.json["id"] + "/", json={"has_access": False})
     assert put.status_code == 400 and "payment_status" in put.json["fields"]
@@ -191,12 +203,13 @@ def test_filters(client: FlaskClient, make: Factory, auth: AuthActions) -> None:
     assert ids(participant_id=str(p.participant_id)) == {str(a1), str(a3)}
     assert ids(session_id=str(world.paid_session)) == {str(a1), str(a2)}
     assert ids(payment_status="pending") == {str(a2)}
+    assert ids(payment_status="free") == set()
     assert ids(has_access="true") == {str(a1)}
     assert ids(has_access="false") == {str(a2), str(a3)}
     assert ids(participant_id=str(p.participant_id), has_access="false") == {str(a3)}
     for name, value in (
         ("participant_id", "nope"),
-        ("payment_status", "free"),
+        ("payment_status", "gratuit"),
         ("has_access", "maybe"),
         ("page_size", "0"),
     ):
@@ -218,7 +231,7 @@ def test_bad_input_names_the_field_and_writes_nothing(
         ({**ok, "participant": str(uuid.uuid4())}, "participant"),
         ({**ok, "participant": str(other.members["participant"].participant_id)}, "participant"),
         ({**ok, "session": str(other.paid_session)}, "session"),
-        ({**ok, "payment_status": "free"}, "payment_status"),
+        ({**ok, "payment_status": "gratuit"}, "payment_status"),
         ({**ok, "has_access": "yes"}, "has_access"),
         ({**ok, "amount_paid": "-1"}, "amount_paid"),
         ({**ok, "amount_paid": "1.234"}, "amount_paid"),

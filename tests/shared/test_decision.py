@@ -577,6 +577,8 @@ def test_allowed_rooms_restrict(allowed: set[str], reason: Reason) -> None:
         pytest.param(SessionAccessFacts("refunded", False), id="refunded-without-access"),
         pytest.param(SessionAccessFacts("PAID", True), id="wrong-case"),
         pytest.param(SessionAccessFacts("", True), id="empty-status"),
+        pytest.param(SessionAccessFacts("free", False), id="grant-withdrawn"),
+        pytest.param(SessionAccessFacts("FREE", True), id="grant-wrong-case"),
     ],
 )
 def test_payment_required_unless_paid_with_access(access: SessionAccessFacts | None) -> None:
@@ -584,6 +586,16 @@ def test_payment_required_unless_paid_with_access(access: SessionAccessFacts | N
     assert_verdict(verdict, Reason.PAYMENT_REQUIRED, 402)
     assert verdict.session_price == "5000.00"
     assert verdict.session_title == "Atelier IA"
+
+
+@pytest.mark.parametrize(
+    "access",
+    [SessionAccessFacts("paid", True), SessionAccessFacts("free", True)],
+    ids=["paid", "granted-free"],
+)
+def test_paid_session_opens_to_a_paid_or_granted_access(access: SessionAccessFacts) -> None:
+    verdict = decide(BADGE, door(PAID), person(session_access=access), NOW)
+    assert_verdict(verdict, Reason.GRANTED, 200)
 
 
 @pytest.mark.parametrize(
@@ -744,7 +756,7 @@ PLACES = st.builds(
 )
 ACCESSES = st.builds(
     SessionAccessFacts,
-    payment_status=st.sampled_from(["pending", "paid", "refunded", "PAID", ""]),
+    payment_status=st.sampled_from(["pending", "paid", "free", "refunded", "PAID", ""]),
     has_access=st.booleans(),
 )
 PEOPLE = st.builds(

@@ -8,6 +8,7 @@ required."), never webargs' 422.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
@@ -17,20 +18,44 @@ from typing import Any, Literal, NoReturn, TypeVar
 
 import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
-from flask import Flask, send_from_directory
+from flask import Flask, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import fields, pre_load
 from webargs.flaskparser import FlaskParser
 
+from server.errors import REQUIRED as REQUIRED
 from server.errors import APIError
-from server.validation import MAX_INT, json_body
-from server.validation import REQUIRED as REQUIRED
 from shared.text import is_ascii_digits, text_problem
 from shared.timefmt import iso
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: the largest value of a 32-bit signed column (PostgreSQL's INTEGER)
+MAX_INT = 2**31 - 1
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 saying why there is none (415 for a
+    body of another type)."""
+    if not request.is_json:
+        raise APIError(
+            415 if request.get_data(cache=True) else 400,
+            "Send a JSON object with Content-Type: application/json",
+            fields={"body": "expected a JSON object"},
+        )
+    # invalid JSON, nesting too deep, a lone surrogate: a 400 from the app's request class
+    data = request.get_json()
+    if not isinstance(data, dict):
+        raise APIError(400, "The body must be a JSON object", fields={"body": "not a JSON object"})
+    return data
+
+
+def money(value: Decimal | None) -> str:
+    """A price as the seed writes it: a decimal string with two places, ``"1500.00"``."""
+    return f"{(value or Decimal('0')):.2f}"
+
 
 #: the security schemes of the document: a user's JWT, a kiosk's device token
 BEARER = "bearerAuth"
@@ -156,6 +181,18 @@ class QueryInt(fields.Integer):
         return number
 
 
+def query_int(name: str, default: int, *, minimum: int = 1, maximum: int = MAX_INT) -> int:
+    """One integer query parameter read through :class:`QueryInt`, for code that
+    reads it outside a view's schema; ``default`` when absent or empty."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return QueryInt(minimum=minimum, maximum=maximum).deserialize(raw)  # type: ignore[no-any-return]
+    except ma.ValidationError as exc:
+        raise schema_error({name: exc.messages}) from None
+
+
 class QueryBool(fields.Boolean):
     """``true``/``1``/``yes`` and ``false``/``0``/``no``, whatever their case."""
 
@@ -206,7 +243,7 @@ class _Optional:
 
 
 class Text(_Optional, fields.String):
-    """A JSON string, checked as ``server.validation.get_str`` did: ``controls``
+    """A JSON string, checked for what a database or a screen cannot take: ``controls``
     ``"line"`` refuses control characters (names), ``"text"`` allows only tab and
     line breaks (notes); lone surrogates and NUL never pass."""
 
@@ -305,6 +342,24 @@ class JsonBool(_Optional, fields.Boolean):
         return value
 
 
+class QrData(_Optional, fields.Raw):
+    """A badge's ``qr_code_data``: its JSON text, or the decoded object itself
+    (read as its JSON text); ``null`` is not given."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault(
+            "oneOf", [{"type": "string"}, {"type": "object"}]
+        )
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, dict):  # a client that sent the decoded JSON object itself
+            return json.dumps(value)
+        if not isinstance(value, str):
+            raise ma.ValidationError("must be the badge's QR text (or its JSON object)")
+        return value
+
+
 class Instant(fields.DateTime):
     """An instant, ISO 8601 in UTC with a ``Z`` (``shared.timefmt.iso``)."""
 
@@ -316,7 +371,17 @@ class Money(fields.String):
     """A price as a decimal string with two places: ``"1500.00"``."""
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str:
-        return f"{(value or Decimal('0')):.2f}"
+        return money(value)
+
+
+class Flat(fields.Nested):
+    """A nested object read from its parent's own object: one flat row answered
+    in two levels (a scan and its ``visitor``)."""
+
+    def get_value(
+        self, obj: Any, attr: str, accessor: Any = None, default: Any = ma.missing
+    ) -> Any:
+        return obj
 
 
 class PageArgs(QuerySchema):

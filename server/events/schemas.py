@@ -15,6 +15,7 @@ from marshmallow import fields
 from server.events.models import SESSION_STATUSES, SESSION_TYPES
 from server.media import stored_url
 from server.schema import (
+    MAX_INT,
     Instant,
     Money,
     PageArgs,
@@ -24,7 +25,6 @@ from server.schema import (
     QueryUUID,
     Schema,
 )
-from server.validation import MAX_INT
 from shared.text import is_ascii_digits, text_problem
 from shared.timefmt import iso, parse_iso
 

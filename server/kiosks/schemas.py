@@ -8,7 +8,7 @@ from marshmallow.validate import OneOf
 
 from server.auth.schemas import MAX_PASSWORD
 from server.kiosks.models import KIOSK_MODES
-from server.schema import Email, JsonInt, JsonUUID, PageArgs, Schema, Text
+from server.schema import Email, Instant, JsonInt, JsonUUID, PageArgs, Schema, Text
 
 
 class KioskCreateSchema(Schema):
@@ -25,28 +25,38 @@ class KioskCreateSchema(Schema):
 
 
 class KioskSchema(Schema):
-    id = fields.UUID(required=True)
-    name = fields.String(required=True)
-    event_id = fields.UUID(required=True)
-    mode = fields.String(required=True)
-    room_id = fields.UUID(required=True, allow_none=True)
+    """A kiosk as organizers see it (``server.kiosks.api.KioskView``)."""
+
+    id = fields.UUID(attribute="kiosk.id", required=True)
+    name = fields.String(attribute="kiosk.name", required=True)
+    event_id = fields.UUID(attribute="kiosk.event_id", required=True)
+    mode = fields.String(
+        attribute="kiosk.mode", required=True, metadata={"enum": list(KIOSK_MODES)}
+    )
+    room_id = fields.UUID(attribute="kiosk.room_id", required=True, allow_none=True)
     room_name = fields.String(required=True, allow_none=True)
     exposant_user_id = fields.Integer(required=True, allow_none=True)
-    pinned_session_id = fields.UUID(required=True, allow_none=True)
+    pinned_session_id = fields.UUID(
+        attribute="kiosk.pinned_session_id", required=True, allow_none=True
+    )
     provisioned = fields.Boolean(required=True)
     revoked = fields.Boolean(required=True)
-    created_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
-    last_seen_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
-    cursor = fields.Integer(required=True, allow_none=True)
-    cursor_lag = fields.Integer(required=True, allow_none=True)
-    queue_length = fields.Integer(required=True, allow_none=True)
-    clock_offset_ms = fields.Integer(required=True, allow_none=True)
+    created_at = Instant(attribute="kiosk.created_at", required=True, allow_none=True)
+    last_seen_at = Instant(attribute="kiosk.last_seen_at", required=True, allow_none=True)
+    cursor = fields.Integer(attribute="kiosk.last_cursor_seq", required=True, allow_none=True)
+    cursor_lag = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "changes the kiosk has not pulled"}
+    )
+    queue_length = fields.Integer(attribute="kiosk.queue_length", required=True, allow_none=True)
+    clock_offset_ms = fields.Integer(
+        attribute="kiosk.clock_offset_ms", required=True, allow_none=True
+    )
 
 
 class KioskCreatedSchema(Schema):
     kiosk = fields.Nested(KioskSchema, required=True)
     provisioning_code = fields.String(required=True)
-    code_expires_at = fields.String(required=True, metadata={"format": "date-time"})
+    code_expires_at = Instant(required=True)
 
 
 class KioskListArgs(PageArgs):
@@ -72,12 +82,31 @@ class ProvisionLoginSchema(Schema):
 PROVISION_BODY = {"oneOf": [ProvisionCodeSchema, ProvisionLoginSchema]}
 
 
+class KeyRecordSchema(Schema):
+    """A public key as the wire carries it (``shared.signing.key_record``)."""
+
+    kid = fields.String(required=True)
+    alg = fields.String(required=True)
+    public_key = fields.String(required=True, metadata={"description": "base64url"})
+
+
+class _EventRefSchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+
+
 class ProvisionedSchema(Schema):
     kiosk = fields.Nested(KioskSchema, required=True)
     device_token = fields.String(required=True)
-    event = fields.Dict(required=True)
-    badge_keys = fields.List(fields.Dict(), required=True)
-    seal_key = fields.Dict(required=True)
+    event = fields.Nested(_EventRefSchema, required=True)
+    badge_keys = fields.List(
+        fields.Nested(KeyRecordSchema),
+        required=True,
+        metadata={"description": "the keys badges are signed with"},
+    )
+    seal_key = fields.Nested(
+        KeyRecordSchema, required=True, metadata={"description": "the key scans are sealed to"}
+    )
 
 
 class ChangesArgs(Schema):

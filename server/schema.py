@@ -430,6 +430,7 @@ _ERROR_TEXT = {
     409: "Conflict",
     413: "Payload too large",
     415: "Unsupported media type: send JSON",
+    416: "Range not satisfiable: the part asked for is past the end",
     429: "Too many attempts",
     503: "Unavailable",
 }
@@ -498,7 +499,13 @@ def documented(
     return decorate
 
 
-_ANSWER_TEXT = {200: "OK", 201: "Created", 204: "No content"}
+_ANSWER_TEXT = {
+    200: "OK",
+    201: "Created",
+    204: "No content",
+    206: "Partial content: the part a Range header asked for",
+    304: "Not modified: the copy the client holds (If-None-Match, If-Modified-Since)",
+}
 
 
 class _Api(Api):

@@ -9,6 +9,17 @@ from marshmallow.validate import OneOf
 from server.auth.schemas import MAX_PASSWORD
 from server.kiosks.models import KIOSK_MODES
 from server.schema import Email, Instant, JsonInt, JsonUUID, PageArgs, Schema, Text
+from shared.sync import (
+    ENTITIES,
+    MAX_BATCH,
+    MAX_NOTES,
+    MAX_QUEUE_LENGTH,
+    SCAN_KINDS,
+    SCAN_STATUSES,
+)
+
+#: the most changes one page of the feed holds
+MAX_LIMIT = 5000
 
 
 class KioskCreateSchema(Schema):
@@ -111,25 +122,95 @@ class ProvisionedSchema(Schema):
 
 class ChangesArgs(Schema):
     cursor = fields.String(metadata={"description": "the previous page's cursor; 0: start"})
-    limit = fields.Integer(metadata={"minimum": 1, "maximum": 5000})
+    limit = fields.Integer(metadata={"minimum": 1, "maximum": MAX_LIMIT, "default": 1000})
+
+
+class ChangeSchema(Schema):
+    """One record's change (``shared.sync.Change``): an upsert of the whole
+    record, or a tombstone (``delete``, no data)."""
+
+    seq = fields.Integer(required=True)
+    entity = fields.String(required=True, metadata={"enum": list(ENTITIES)})
+    key = fields.String(required=True)
+    op = fields.String(required=True, metadata={"enum": ["upsert", "delete"]})
+    data = fields.Dict(required=True, allow_none=True)
 
 
 class ChangesSchema(Schema):
-    """A page of the event's records: a snapshot, then deltas."""
+    """A page of the event's records: a snapshot, then deltas (``shared.sync.ChangePage``)."""
 
-    changes = fields.List(fields.Dict())
-    cursor = fields.String(required=True)
-    has_more = fields.Boolean()
-    reset = fields.Boolean()
+    changes = fields.List(fields.Nested(ChangeSchema), required=True)
+    cursor = fields.String(required=True, metadata={"description": "ask for the next page with it"})
+    has_more = fields.Boolean(required=True)
+    server_time = Instant(required=True)
+    reset = fields.Boolean(
+        required=True, metadata={"description": "a snapshot's first page: empty the copy first"}
+    )
+    snapshot = fields.Boolean(required=True)
+    latest_seq = fields.Integer(
+        required=True, metadata={"description": "the event's newest change (lag: latest - cursor)"}
+    )
+    badge_keys = fields.List(
+        fields.Nested(KeyRecordSchema),
+        required=True,
+        metadata={"description": "the keys badges are signed with"},
+    )
+    seal_key = fields.Nested(
+        KeyRecordSchema, required=True, metadata={"description": "the key scans are sealed to"}
+    )
+
+
+class UploadedScanSchema(Schema):
+    """One scan as a kiosk made it (``shared.sync.Scan``, checked by ``parse_scan``)."""
+
+    client_id = fields.UUID(required=True, metadata={"description": "made on the kiosk: the nonce"})
+    kind = fields.String(required=True, metadata={"enum": list(SCAN_KINDS)})
+    payload = fields.String(
+        required=True, metadata={"description": "the badge's QR text, sealed to seal_key"}
+    )
+    scanned_at = fields.DateTime(required=True, metadata={"description": "with its zone"})
+    status = fields.String(required=True, metadata={"enum": list(SCAN_STATUSES)})
+    reason = fields.String(required=True, metadata={"description": "the kiosk's reason code"})
+    decided_offline = fields.Boolean(required=True)
+    room_id = fields.UUID(allow_none=True)
+    session_id = fields.UUID(allow_none=True)
+    notes = fields.String(allow_none=True, metadata={"maxLength": MAX_NOTES})
 
 
 class ScanBatchSchema(Schema):
-    scans = fields.List(fields.Dict(), required=True)
+    scans = fields.List(
+        fields.Nested(UploadedScanSchema), required=True, metadata={"maxItems": MAX_BATCH}
+    )
+    queue_length = fields.Integer(
+        metadata={"minimum": 0, "maximum": MAX_QUEUE_LENGTH, "description": "scans still queued"}
+    )
+    clock_offset_ms = fields.Integer(allow_none=True)
+    cursor = fields.String(allow_none=True, metadata={"description": "the kiosk's feed cursor"})
+
+
+class VisitorContactSchema(Schema):
+    """A booth visitor's contact, sent once the visit has synced."""
+
+    user_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True, allow_none=True)
+    organisation = fields.String(required=True)
+
+
+class ScanResultSchema(Schema):
+    """What the server made of one uploaded scan (``shared.sync.ScanResult``)."""
+
+    client_id = fields.String(required=True)
+    result = fields.String(required=True, metadata={"enum": ["accepted", "duplicate", "rejected"]})
+    reason = fields.String(required=True, allow_none=True)
+    server_status = fields.String(required=True, allow_none=True)
+    server_reason = fields.String(required=True, allow_none=True)
+    visitor = fields.Nested(VisitorContactSchema)
 
 
 class ScanBatchAnswerSchema(Schema):
-    results = fields.List(fields.Dict(), required=True)
-    server_time = fields.String(required=True, metadata={"format": "date-time"})
+    results = fields.List(fields.Nested(ScanResultSchema), required=True)
+    server_time = Instant(required=True)
     accepted = fields.Integer(required=True)
     duplicate = fields.Integer(required=True)
     rejected = fields.Integer(required=True)

@@ -26,7 +26,13 @@ from server.errors import APIError, validation_error
 from server.extensions import db, reads_only
 from server.kiosks.auth import current_kiosk, require_kiosk
 from server.kiosks.scan_upload import store_batch
-from server.kiosks.schemas import ChangesArgs, ChangesSchema, ScanBatchAnswerSchema, ScanBatchSchema
+from server.kiosks.schemas import (
+    MAX_LIMIT,
+    ChangesArgs,
+    ChangesSchema,
+    ScanBatchAnswerSchema,
+    ScanBatchSchema,
+)
 from server.models import ChangeLogEntry, Kiosk, SyncState
 from server.page_cache import PAGES, CachedPage
 from server.schema import KIOSK, Blueprint, documented, json_body
@@ -37,8 +43,6 @@ from shared.timefmt import iso, utcnow
 
 bp = Blueprint("sync", __name__, description="The kiosks' sync: the change feed and scan uploads")
 log = logging.getLogger(__name__)
-
-MAX_LIMIT = 5000
 
 
 def _change(seq: int, entity: str, key: str, op: str, data: Any) -> dict[str, Any]:

@@ -124,13 +124,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     modules = (auth, health, rooms, sessions, qr, kiosks, sync, stats, exposant_scans)
     modules += (events, room_writes, session_writes)  # the organizers' writes
     modules += (password_reset, session_access, participants, user_assignments)
-    modules += (annonces, questions, room_assignments, dashboard)
+    modules += (annonces, questions, room_assignments, dashboard, media)
     register(app, api, [module.bp for module in modules])
     signing.init_app(app)
     sealing.init_app(app)
     register_error_handlers(app)
     storage.init_app(app)  # uploaded files, served at /media/
-    app.register_blueprint(media.bp)
     limits.init_app(app)  # the 429 of too many failed logins; trusted proxies
     register_commands(app)
     return app

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from server import signing
 from server.extensions import begins_read_only, db, writes
 from server.models import RevokedBadge, User, UserProfile
-from shared.badge import new_badge_id
+from shared.badge import Badge, new_badge_id
 from shared.timefmt import utcnow
 
 
@@ -41,6 +42,11 @@ def ensure_profile(user: User) -> UserProfile:
                 select(UserProfile).where(UserProfile.user_id == user.id)
             ).one()
     return profile
+
+
+def signed_badge(profile: UserProfile) -> Badge:
+    """The user's badge, signed: what every badge the server hands out carries."""
+    return signing.signer().sign(profile.badge)
 
 
 def reissue_badge(user: User, revoked_by: User | None) -> UserProfile:

@@ -59,7 +59,7 @@ from server.models import (
     UserProfile,
     participant_allowed_rooms,
 )
-from server.serializers import money
+from server.schema import money
 from shared.timefmt import iso
 
 FEED_LOCK_ID = 0x6267_0001  # pg_advisory_xact_lock key of the change log

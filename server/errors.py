@@ -14,6 +14,9 @@ from server.extensions import db
 
 log = logging.getLogger(__name__)
 
+#: the seed's word for a field that must be given
+REQUIRED = "This field is required."
+
 
 class APIError(Exception):
     """An error answered as ``{"error": message, "code": code, "fields": {...}}``."""

@@ -9,10 +9,12 @@ answer 206 with the part asked for (a PDF viewer reads a large file in parts).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, has_request_context, request, send_file
+from flask import Response, has_request_context, request, send_file
 
 from server.errors import not_found
+from server.schema import Blueprint, documented
 from server.storage import (
+    CONTENT_TYPES,
     LocalStorage,
     Storage,
     StorageError,
@@ -21,7 +23,7 @@ from server.storage import (
     is_valid_name,
 )
 
-bp = Blueprint("media", __name__)
+bp = Blueprint("media", __name__, description="Stored files: event PDFs and images, plans")
 
 #: a year: names are never reused
 MAX_AGE = 365 * 24 * 3600
@@ -78,6 +80,19 @@ def stored_url(value: str | None) -> str | None:
     return file_url(value) if is_valid_name(value) else value
 
 
+#: a stored file's answer, in the content type its extension is served with
+FILE = {
+    "content": {
+        content_type: {"schema": {"type": "string", "format": "binary"}}
+        for content_type in sorted(set(CONTENT_TYPES.values()))
+    }
+}
+
+
 @bp.get("/media/<path:name>")
+@documented(bp, auth=None, errors=(404, 416), answers={200: FILE, 206: FILE, 304: None})
 def media(name: str) -> Response:
+    """A stored file, by the name an answer's URL gives (``<32 hex>.<pdf|png|jpg|webp>``):
+    ``application/pdf``, ``image/png``, ``image/jpeg`` or ``image/webp``, with an
+    ETag, a year's cache lifetime and ``Range`` requests (206). Any other name: 404."""
     return serve_stored(get_storage(), name)

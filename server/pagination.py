@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 
 from server.errors import validation_error
 from server.extensions import db
-from server.validation import query_int
+from server.schema import query_int
 
 #: keeps OFFSET well inside a 64-bit integer whatever the page size
 MAX_PAGE = 2**48

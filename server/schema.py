@@ -8,29 +8,56 @@ required."), never webargs' 422.
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeVar
 
 import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
-from flask import Flask, send_from_directory
+from flask import Flask, has_request_context, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import fields, pre_load
 from webargs.flaskparser import FlaskParser
 
+from server.errors import REQUIRED as REQUIRED
 from server.errors import APIError
-from server.validation import MAX_INT, json_body
-from server.validation import REQUIRED as REQUIRED
 from shared.text import is_ascii_digits, text_problem
-from shared.timefmt import iso
+from shared.timefmt import iso, parse_iso
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: the largest value of a 32-bit signed column (PostgreSQL's INTEGER)
+MAX_INT = 2**31 - 1
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 saying why there is none (415 for a
+    body of another type)."""
+    if not request.is_json:
+        raise APIError(
+            415 if request.get_data(cache=True) else 400,
+            "Send a JSON object with Content-Type: application/json",
+            fields={"body": "expected a JSON object"},
+        )
+    # invalid JSON, nesting too deep, a lone surrogate: a 400 from the app's request class
+    data = request.get_json()
+    if not isinstance(data, dict):
+        raise APIError(400, "The body must be a JSON object", fields={"body": "not a JSON object"})
+    return data
+
+
+def money(value: Decimal | None) -> str:
+    """A price as the seed writes it: a decimal string with two places, ``"1500.00"``."""
+    return f"{(value or Decimal('0')):.2f}"
+
 
 #: the security schemes of the document: a user's JWT, a kiosk's device token
 BEARER = "bearerAuth"
@@ -156,6 +183,18 @@ class QueryInt(fields.Integer):
         return number
 
 
+def query_int(name: str, default: int, *, minimum: int = 1, maximum: int = MAX_INT) -> int:
+    """One integer query parameter read through :class:`QueryInt`, for code that
+    reads it outside a view's schema; ``default`` when absent or empty."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return QueryInt(minimum=minimum, maximum=maximum).deserialize(raw)  # type: ignore[no-any-return]
+    except ma.ValidationError as exc:
+        raise schema_error({name: exc.messages}) from None
+
+
 class QueryBool(fields.Boolean):
     """``true``/``1``/``yes`` and ``false``/``0``/``no``, whatever their case."""
 
@@ -191,24 +230,66 @@ class QueryChoice(fields.String):
 
 
 class _Optional:
-    """A JSON field that reads ``null`` (and, with ``blank_is_none``, ``""``) as not
-    given: a 400 "This field is required." when required, else its default."""
+    """A JSON field and what it makes of ``null`` and ``""``.
+
+    ``null``: with ``allow_none``, None; else, by default (``none_is_missing``), not
+    given: a 400 "This field is required." when required, else its default; with
+    ``none_is_missing=False``, a 400 (``null_given``, "This field is required."
+    unless the field says otherwise). ``""`` with ``blank_is_none``: not given."""
 
     blank_is_none = False
     none_is_missing = True
 
+    def __init__(
+        self,
+        *args: Any,
+        none_is_missing: bool | None = None,
+        blank_is_none: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if none_is_missing is not None:
+            self.none_is_missing = none_is_missing
+        if blank_is_none is not None:
+            self.blank_is_none = blank_is_none
+
     def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kw: Any) -> Any:
-        if value is None and not self.none_is_missing:
-            raise ma.ValidationError(self.error_messages.get("null_given", "is not valid"))
-        if (value is None and self.none_is_missing) or (self.blank_is_none and value == ""):
+        if value is None and not self.allow_none:  # type: ignore[attr-defined]
+            if not self.none_is_missing:
+                messages = self.error_messages  # type: ignore[attr-defined]
+                raise ma.ValidationError(messages.get("null_given", REQUIRED))
+            value = ma.missing
+        elif self.blank_is_none and value == "":
             value = ma.missing
         return super().deserialize(value, attr, data, **kw)  # type: ignore[misc]
 
 
+def check_text(
+    value: Any,
+    *,
+    max_len: int,
+    allow_blank: bool,
+    controls: Literal["allow", "line", "text"],
+) -> str:
+    """``value`` as a string a database and a screen can take, or a ValidationError:
+    ``controls`` ``"line"`` refuses control characters (names), ``"text"`` allows
+    only tab and line breaks (notes); lone surrogates and NUL never pass."""
+    if not isinstance(value, str):
+        raise ma.ValidationError("must be a string")
+    if "\x00" in value:
+        raise ma.ValidationError("must not contain NUL characters")
+    problem = text_problem(value, controls=controls)
+    if problem is not None:
+        raise ma.ValidationError(problem)
+    if not allow_blank and not value.strip():
+        raise ma.ValidationError("must not be blank")
+    if len(value) > max_len:
+        raise ma.ValidationError(f"must be at most {max_len} characters")
+    return value
+
+
 class Text(_Optional, fields.String):
-    """A JSON string, checked as ``server.validation.get_str`` did: ``controls``
-    ``"line"`` refuses control characters (names), ``"text"`` allows only tab and
-    line breaks (notes); lone surrogates and NUL never pass."""
+    """A JSON string, checked by :func:`check_text`."""
 
     def __init__(
         self,
@@ -228,22 +309,14 @@ class Text(_Optional, fields.String):
         self.controls = controls
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if not isinstance(value, str):
-            raise ma.ValidationError("must be a string")
-        if "\x00" in value:
-            raise ma.ValidationError("must not contain NUL characters")
-        problem = text_problem(value, controls=self.controls)
-        if problem is not None:
-            raise ma.ValidationError(problem)
-        if not self.allow_blank and not value.strip():
-            raise ma.ValidationError("must not be blank")
-        if len(value) > self.max_len:
-            raise ma.ValidationError(f"must be at most {self.max_len} characters")
-        return value
+        return check_text(
+            value, max_len=self.max_len, allow_blank=self.allow_blank, controls=self.controls
+        )
 
 
 class Email(Text):
-    """An email address, stripped and lower-cased."""
+    """An email address, stripped and lower-cased; with ``allow_blank``, blank is
+    ``""`` (clears it)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {}).setdefault("format", "email")
@@ -251,14 +324,46 @@ class Email(Text):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         value = super()._deserialize(value, attr, data, **kwargs).strip().lower()
+        if not value:  # blank, where allowed
+            return ""
         local, _, domain = value.partition("@")
         if not local or "." not in domain or " " in value or domain.startswith("."):
             raise ma.ValidationError("must be a valid email address")
         return value
 
 
+_PHONE = re.compile(r"\A\+?[0-9 ().\-/]{0,39}\Z")
+
+
+class Phone(Text):
+    """A telephone number: digits, spaces, ``+ ( ) . - /``; blank clears it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_len=40, allow_blank=True, controls="line", **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if text and (not _PHONE.match(text) or not any(c.isdigit() for c in text)):
+            raise ma.ValidationError("must be a telephone number (digits, spaces, + ( ) . - /)")
+        return text
+
+
+class Choice(Text):
+    """One of ``choices`` (a JSON string), named in the error in their order."""
+
+    def __init__(self, choices: Iterable[str], **kwargs: Any) -> None:
+        self.choices = list(choices)
+        kwargs.setdefault("metadata", {})["enum"] = self.choices
+        super().__init__(max_len=max(len(c) for c in self.choices), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str) or value not in self.choices:
+            raise ma.ValidationError("must be one of: " + ", ".join(self.choices))
+        return value
+
+
 class JsonUUID(_Optional, fields.UUID):
-    """A UUID string; ``""`` is not given."""
+    """A UUID string; ``""`` is not given (unless ``blank_is_none=False``: not valid)."""
 
     blank_is_none = True
 
@@ -273,15 +378,26 @@ class JsonUUID(_Optional, fields.UUID):
 
 class JsonInt(_Optional, fields.Integer):
     """A JSON number without a fraction (not a boolean), within what a 32-bit
-    column holds unless told otherwise."""
+    column holds unless told otherwise; with ``digits``, also its ASCII digits
+    as a string (a multipart form's value)."""
 
-    def __init__(self, *, minimum: int = -MAX_INT - 1, maximum: int = MAX_INT, **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        minimum: int = -MAX_INT - 1,
+        maximum: int = MAX_INT,
+        digits: bool = False,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("metadata", {}).update({"minimum": minimum, "maximum": maximum})
         super().__init__(**kwargs)
         self.minimum = minimum
         self.maximum = maximum
+        self.digits = digits
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if self.digits and isinstance(value, str) and is_ascii_digits(value) and len(value) <= 19:
+            value = int(value)
         if type(value) is not int:
             raise ma.ValidationError("must be an integer")
         if not self.minimum <= value <= self.maximum:
@@ -291,17 +407,92 @@ class JsonInt(_Optional, fields.Integer):
 
 class JsonBool(_Optional, fields.Boolean):
     """``true`` or ``false``, nothing else (not ``1``, not ``"yes"``; ``null``
-    neither, unless ``none_is_missing``)."""
+    neither, unless ``none_is_missing``); with ``forms``, also ``"true"``/``"1"``
+    and ``"false"``/``"0"`` (a multipart form's value)."""
 
     default_error_messages = {"null_given": "must be true or false"}  # noqa: RUF012
+    none_is_missing = False
 
-    def __init__(self, *, none_is_missing: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *, forms: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.none_is_missing = none_is_missing
+        self.forms = forms
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
-        if not isinstance(value, bool):
-            raise ma.ValidationError("must be true or false")
+        if isinstance(value, bool):
+            return value
+        if self.forms and isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in {"true", "1"}:
+                return True
+            if lowered in {"false", "0"}:
+                return False
+        raise ma.ValidationError("must be true or false")
+
+
+class JsonInstant(_Optional, fields.DateTime):
+    """An instant in: ISO 8601 with its zone (``2025-12-01T09:00:00Z``), as UTC,
+    within the years ``min_year`` to ``max_year`` when given; answered as
+    :func:`shared.timefmt.iso` writes it."""
+
+    def __init__(
+        self, *, min_year: int | None = None, max_year: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.min_year = min_year
+        self.max_year = max_year
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        parsed = parse_iso(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise ma.ValidationError(
+                "must be an ISO 8601 date and time with its zone, e.g. 2025-12-01T09:00:00Z"
+            )
+        low, high = self.min_year, self.max_year
+        if (low is not None and parsed.year < low) or (high is not None and parsed.year > high):
+            raise ma.ValidationError(f"must be between the years {low or 1} and {high or 9999}")
+        return parsed
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return iso(value)
+
+
+class StrictSchema(Schema):
+    """A body whose unknown fields are refused (a 400 naming the first), and whose
+    ``put_requires`` are required on PUT (PATCH: any of the fields)."""
+
+    put_requires: tuple[str, ...] = ()
+
+    @pre_load
+    def _known(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, Mapping):
+            if not all(isinstance(key, str) and key for key in data):
+                # a form part with an empty name: werkzeug gives it no string name
+                raise ma.ValidationError({"body": "every field needs a name"})
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise ma.ValidationError({unknown[0]: "is not a field here"})
+            if has_request_context() and request.method == "PUT":
+                for name in self.put_requires:
+                    if data.get(name) is None:
+                        raise ma.ValidationError({name: REQUIRED})
+        return data
+
+
+class QrData(_Optional, fields.Raw):
+    """A badge's ``qr_code_data``: its JSON text, or the decoded object itself
+    (read as its JSON text); ``null`` is not given."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault(
+            "oneOf", [{"type": "string"}, {"type": "object"}]
+        )
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, dict):  # a client that sent the decoded JSON object itself
+            return json.dumps(value)
+        if not isinstance(value, str):
+            raise ma.ValidationError("must be the badge's QR text (or its JSON object)")
         return value
 
 
@@ -316,7 +507,17 @@ class Money(fields.String):
     """A price as a decimal string with two places: ``"1500.00"``."""
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str:
-        return f"{(value or Decimal('0')):.2f}"
+        return money(value)
+
+
+class Flat(fields.Nested):
+    """A nested object read from its parent's own object: one flat row answered
+    in two levels (a scan and its ``visitor``)."""
+
+    def get_value(
+        self, obj: Any, attr: str, accessor: Any = None, default: Any = ma.missing
+    ) -> Any:
+        return obj
 
 
 class PageArgs(QuerySchema):
@@ -365,6 +566,7 @@ _ERROR_TEXT = {
     409: "Conflict",
     413: "Payload too large",
     415: "Unsupported media type: send JSON",
+    416: "Range not satisfiable: the part asked for is past the end",
     429: "Too many attempts",
     503: "Unavailable",
 }
@@ -433,7 +635,13 @@ def documented(
     return decorate
 
 
-_ANSWER_TEXT = {200: "OK", 201: "Created", 204: "No content"}
+_ANSWER_TEXT = {
+    200: "OK",
+    201: "Created",
+    204: "No content",
+    206: "Partial content: the part a Range header asked for",
+    304: "Not modified: the copy the client holds (If-None-Match, If-Modified-Since)",
+}
 
 
 class _Api(Api):

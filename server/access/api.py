@@ -23,13 +23,11 @@ from server.access.schemas import (
 from server.access.verification import Outcome, door_place, verify_at_door
 from server.auth.permissions import CAN_VERIFY, IS_GESTIONNAIRE, current_identity, require_auth
 from server.auth.tokens import MAX_USER_ID
-from server.badges import ensure_profile, reissue_badge
-from server.errors import APIError, validation_error
+from server.badges import ensure_profile, reissue_badge, signed_badge
+from server.errors import REQUIRED, APIError, validation_error
 from server.extensions import db
 from server.models import User, UserEventAssignment
-from server.schema import Blueprint, documented
-from server.serializers import signed_badge
-from server.validation import REQUIRED, json_body, parse_uuid
+from server.schema import Blueprint, documented, json_body
 from shared.badge import parse_badge
 from shared.decision import Reason
 from shared.timefmt import iso, utcnow
@@ -68,6 +66,18 @@ def _verify_body(outcome: Outcome, room_name: str) -> dict[str, Any]:
     return body
 
 
+def _session_id(raw: object) -> uuid.UUID | None:
+    """The body's ``session``: a UUID string; null or ``""``: the one running now."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise validation_error("session", "must be a UUID string")
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise validation_error("session", "must be a valid UUID") from None
+
+
 @bp.post("/api/rooms/<uuid:room_id>/verify_access/")
 @documented(
     bp,
@@ -83,6 +93,7 @@ def _verify_body(outcome: Outcome, room_name: str) -> dict[str, Any]:
 )
 @require_auth(CAN_VERIFY)
 def verify_access(room_id: uuid.UUID) -> ResponseReturnValue:
+    """The hot path: its body is read by hand here (``VerifyAccessSchema`` documents it)."""
     identity = current_identity()
     data = json_body()
     if "qr_data" not in data or data["qr_data"] is None:
@@ -90,8 +101,7 @@ def verify_access(room_id: uuid.UUID) -> ResponseReturnValue:
     raw = data["qr_data"]
     if isinstance(raw, dict):  # a client that sent the decoded JSON object itself
         raw = json.dumps(raw)
-    session_raw = data.get("session")
-    session_id = None if session_raw in (None, "") else parse_uuid(session_raw, "session")
+    session_id = _session_id(data.get("session"))
     room = door_place(room_id)
     if room is None or room.event_id != identity.event_id:
         raise APIError(404, "Room not found")

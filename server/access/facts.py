@@ -20,7 +20,7 @@ from server.changefeed import member_records, session_record
 from server.dbtypes import UTCDateTime
 from server.extensions import db
 from server.models import EventSession, RevokedBadge, SessionAccess
-from server.serializers import money
+from server.schema import money
 from shared.badge import Badge
 from shared.decision import PersonFacts, SessionFacts
 from shared.sync import person_facts_from_member, pick_session, session_facts_from_record

@@ -32,10 +32,9 @@ from sqlalchemy.exc import IntegrityError
 
 from server import actionlog
 from server.auth.permissions import IS_GESTIONNAIRE, Identity
-from server.errors import APIError, validation_error
+from server.errors import REQUIRED, APIError, validation_error
 from server.extensions import db
 from server.models import EventSession, Participant, RoomAccess, SessionAccess
-from server.validation import REQUIRED
 from shared.timefmt import utcnow
 
 #: what the action log keeps of an access

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import has_request_context, request
-from marshmallow import ValidationError, fields, pre_load
+from marshmallow import ValidationError, fields
 
 from server.access.models import PAYMENT_STATUSES
 from server.schema import (
-    REQUIRED,
+    Choice,
     Instant,
     JsonBool,
+    JsonInstant,
     JsonInt,
     JsonUUID,
     Money,
@@ -23,9 +21,9 @@ from server.schema import (
     QueryChoice,
     QueryUUID,
     Schema,
+    StrictSchema,
     Text,
 )
-from shared.timefmt import parse_iso
 
 
 class VerifyAccessSchema(Schema):
@@ -116,20 +114,6 @@ class SessionAccessSchema(Schema):
     registered_at = Instant(required=True)
 
 
-class JsonChoice(Text):
-    """One of ``choices`` (a JSON string)."""
-
-    def __init__(self, choices: Iterable[str], **kwargs: Any) -> None:
-        self.choices = sorted(choices)
-        kwargs.setdefault("metadata", {})["enum"] = self.choices
-        super().__init__(max_len=max(len(c) for c in self.choices), **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if not isinstance(value, str) or value not in self.choices:
-            raise ValidationError("must be one of: " + ", ".join(self.choices))
-        return value
-
-
 class Amount(Text):
     """An amount of money in: ``"5000.00"`` or a JSON number, at least 0, two
     decimal places at most, within a NUMERIC(10, 2)."""
@@ -162,47 +146,6 @@ class Amount(Text):
         return amount.quantize(Decimal("0.01"))
 
 
-class InstantIn(Text):
-    """An instant in: ISO 8601 with its zone (``2025-11-28T19:00:00Z``)."""
-
-    LOWEST = datetime(1900, 1, 1, tzinfo=UTC)
-    HIGHEST = datetime(9000, 1, 1, tzinfo=UTC)
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("metadata", {})["format"] = "date-time"
-        super().__init__(max_len=64, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        parsed = parse_iso(value) if isinstance(value, str) else None
-        if parsed is None:
-            raise ValidationError("must be an ISO 8601 date-time with a zone")
-        if not self.LOWEST <= parsed <= self.HIGHEST:
-            raise ValidationError("must be between the years 1900 and 9000")
-        return parsed
-
-
-class StrictSchema(Schema):
-    """A body whose unknown fields are refused (a 400 naming the first), and whose
-    ``put_requires`` are required on PUT (PATCH: any of the fields)."""
-
-    put_requires: tuple[str, ...] = ()
-
-    @pre_load
-    def _known(self, data: Any, **_: Any) -> Any:
-        if isinstance(data, Mapping):
-            if not all(isinstance(key, str) and key for key in data):
-                # a form part with an empty name: werkzeug gives it no string name
-                raise ValidationError({"body": "every field needs a name"})
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise ValidationError({unknown[0]: "is not a field here"})
-            if has_request_context() and request.method == "PUT":
-                for name in self.put_requires:
-                    if data.get(name) is None:
-                        raise ValidationError({name: REQUIRED})
-        return data
-
-
 class SessionAccessBodySchema(StrictSchema):
     """A payment, a refund, a grant. Create: ``participant`` and ``session``
     required; PUT: ``payment_status`` required; the pair cannot change."""
@@ -211,10 +154,10 @@ class SessionAccessBodySchema(StrictSchema):
 
     participant = JsonUUID(metadata={"description": "required on create; cannot change"})
     session = JsonUUID(metadata={"description": "required on create; cannot change"})
-    payment_status = JsonChoice(PAYMENT_STATUSES)
+    payment_status = Choice(sorted(PAYMENT_STATUSES))
     has_access = JsonBool(none_is_missing=True)
     amount_paid = Amount()
-    paid_at = InstantIn()
+    paid_at = JsonInstant(min_year=1900, max_year=8999)
 
 
 class SessionAccessListArgs(PageArgs):

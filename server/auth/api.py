@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, jsonify
@@ -38,9 +38,15 @@ from server.auth.schemas import (
 from server.badges import ensure_profile, profile_for_reading
 from server.errors import APIError, validation_error
 from server.extensions import db
-from server.models import Event, Participant, RevokedToken, User, UserEventAssignment
+from server.models import (
+    Event,
+    Participant,
+    RevokedToken,
+    User,
+    UserEventAssignment,
+    UserProfile,
+)
 from server.schema import Blueprint, documented
-from server.serializers import badge_dict, event_summary, signed_badge, user_dict
 from shared.roles import Role
 from shared.timefmt import utcnow
 
@@ -55,6 +61,35 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.PARTICIPANT: ["view_sessions", "access_rooms", "check_in"],
     Role.EXPOSANT: ["view_sessions", "scan_visitors", "export_visits"],
 }
+
+
+@dataclass(frozen=True)
+class Membership:
+    """An event with the user's role in it and their badge (``EventSummarySchema``)."""
+
+    event: Event
+    role: str
+    profile: UserProfile | None
+
+    @property
+    def badge(self) -> UserProfile | None:
+        """Controllers get no badge: they scan, they are not scanned."""
+        return self.profile if self.role != Role.CONTROLLEUR else None
+
+    @property
+    def permissions(self) -> list[str]:
+        return ROLE_PERMISSIONS.get(self.role, [])
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """The caller's account and badge, in their token's event (``ProfileSchema``)."""
+
+    user: User
+    profile: UserProfile
+    event_id: uuid.UUID | None
+    role: str | None
+    participant_id: uuid.UUID | None
 
 
 def hash_password(password: str) -> str:
@@ -108,16 +143,14 @@ def _memberships(user_id: int) -> list[tuple[UserEventAssignment, Event]]:
 def _session_answer(user: User, assignment: UserEventAssignment, event: Event) -> dict[str, Any]:
     """Tokens for one event plus the seed's ``current_event`` block."""
     profile = ensure_profile(user)
-    current = event_summary(event, assignment.role, profile)
-    if current["badge"] is not None:
-        current["badge"]["checked_in_at"] = None
-    current["permissions"] = ROLE_PERMISSIONS.get(assignment.role, [])
-    return {
-        **tokens.issue_pair(user.id, event.id, assignment.role),
-        "user": user_dict(user),
-        "current_event": current,
-        "requires_event_selection": False,
-    }
+    return LoginAnswerSchema().dump(
+        {
+            **tokens.issue_pair(user.id, event.id, assignment.role),
+            "user": user,
+            "current_event": Membership(event, assignment.role, profile),
+            "requires_event_selection": False,
+        }
+    )
 
 
 def _pick(user: User, event_id: uuid.UUID) -> dict[str, Any]:
@@ -155,8 +188,9 @@ def register(data: dict[str, Any]) -> ResponseReturnValue:
     db.session.add(user)
     _flush_unique(user.username, email, exclude_id=None)
     ensure_profile(user)
+    answer = UserSchema().dump(user)
     db.session.commit()
-    return jsonify(user_dict(user)), 201
+    return jsonify(answer), 201
 
 
 def _flush_unique(username: str | None, email: str | None, exclude_id: int | None) -> None:
@@ -209,21 +243,25 @@ def login(data: dict[str, Any]) -> ResponseReturnValue:
         answer = _session_answer(user, *memberships[0])
     elif not memberships:
         profile = ensure_profile(user)
-        answer = {
-            **tokens.issue_pair(user.id, None, None),
-            "user": user_dict(user),
-            "current_event": None,
-            "badge": badge_dict(profile),
-            "requires_event_selection": False,
-        }
+        answer = LoginAnswerSchema().dump(
+            {
+                **tokens.issue_pair(user.id, None, None),
+                "user": user,
+                "current_event": None,
+                "badge": profile,
+                "requires_event_selection": False,
+            }
+        )
     else:
         profile = ensure_profile(user)
-        answer = {
-            "user": user_dict(user),
-            "requires_event_selection": True,
-            "available_events": [event_summary(e, a.role, profile) for a, e in memberships],
-            "temp_token": tokens.issue("temp", user.id, None, None),
-        }
+        answer = LoginAnswerSchema().dump(
+            {
+                "user": user,
+                "requires_event_selection": True,
+                "available_events": [Membership(e, a.role, profile) for a, e in memberships],
+                "temp_token": tokens.issue("temp", user.id, None, None),
+            }
+        )
     db.session.commit()
     return jsonify(answer)
 
@@ -252,34 +290,29 @@ def switch_event(data: dict[str, Any]) -> ResponseReturnValue:
 def my_events() -> ResponseReturnValue:
     identity = current_identity()
     profile = profile_for_reading(identity.user)
-    results = [event_summary(e, a.role, profile) for a, e in _memberships(identity.user.id)]
-    db.session.commit()
-    return jsonify(
+    results = [Membership(e, a.role, profile) for a, e in _memberships(identity.user.id)]
+    answer = MyEventsSchema().dump(
         {
             "count": len(results),
             "next": None,
             "previous": None,
             "results": results,
-            "current_event_id": str(identity.event_id) if identity.event_id else None,
+            "current_event_id": identity.event_id,
         }
     )
+    db.session.commit()
+    return jsonify(answer)
 
 
 def _profile_answer(identity: Identity) -> dict[str, Any]:
     profile = profile_for_reading(identity.user)
-    return {
-        **user_dict(identity.user),
-        "is_active": identity.user.is_active,
-        "date_joined": identity.user.date_joined.isoformat().replace("+00:00", "Z"),
-        "qr_code_data": json.loads(signed_badge(profile).payload()),
-        "badge": badge_dict(profile),
-        "current_event_id": str(identity.event_id) if identity.event_id else None,
-        "role": identity.role,
-        "participant_id": _participant_id(identity),
-    }
+    view = ProfileView(
+        identity.user, profile, identity.event_id, identity.role, _participant_id(identity)
+    )
+    return ProfileSchema().dump(view)  # type: ignore[no-any-return]
 
 
-def _participant_id(identity: Identity) -> str | None:
+def _participant_id(identity: Identity) -> uuid.UUID | None:
     """The caller's participant record in the token's event (an exposant's booth id)."""
     if identity.event_id is None:
         return None
@@ -288,7 +321,7 @@ def _participant_id(identity: Identity) -> str | None:
             Participant.event_id == identity.event_id, Participant.user_id == identity.user_id
         )
     )
-    return str(found) if found is not None else None
+    return found
 
 
 @bp.get("/api/auth/profile/")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from flask import request
 from marshmallow import ValidationError, fields, pre_load
 
-from server.schema import REQUIRED, Email, JsonUUID, Schema, Text
+from server.badges import signed_badge
+from server.media import stored_url
+from server.schema import REQUIRED, Email, Instant, JsonUUID, Schema, Text
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
@@ -75,22 +78,61 @@ class RefreshSchema(Schema):
 
 
 class BadgeSchema(Schema):
+    """A user's badge (their ``UserProfile``), signed: the same in every event."""
+
     badge_id = fields.String(required=True)
-    qr_code_data = fields.String(required=True)
-    is_checked_in = fields.Boolean(required=True)
+    qr_code_data = fields.Function(
+        lambda profile: signed_badge(profile).payload(),
+        required=True,
+        metadata={"type": "string", "description": "the badge's QR code text, signed"},
+    )
+    is_checked_in = fields.Boolean(required=True, dump_default=False)
+
+
+class CurrentBadgeSchema(BadgeSchema):
+    checked_in_at = fields.String(
+        required=True, allow_none=True, dump_default=None, metadata={"format": "date-time"}
+    )
+
+
+#: an event's status, from its dates (``Event.status``)
+EVENT_STATUSES = ["upcoming", "ongoing", "finished"]
 
 
 class EventSummarySchema(Schema):
-    id = fields.UUID(required=True)
-    name = fields.String(required=True)
+    """An event as the login and my-events answers show it, with the user's badge
+    (``server.auth.api.Membership``); controllers get none."""
+
+    id = fields.UUID(attribute="event.id", required=True)
+    name = fields.String(attribute="event.name", required=True)
     role = fields.String(required=True)
-    start_date = fields.String(required=True, metadata={"format": "date-time"})
-    end_date = fields.String(required=True, metadata={"format": "date-time"})
-    status = fields.String(required=True, metadata={"enum": ["upcoming", "ongoing", "past"]})
-    location = fields.String(required=True)
-    logo_url = fields.String(required=True, allow_none=True)
-    banner_url = fields.String(required=True, allow_none=True)
+    start_date = Instant(attribute="event.start_date", required=True)
+    end_date = Instant(attribute="event.end_date", required=True)
+    status = fields.String(
+        attribute="event.status", required=True, metadata={"enum": EVENT_STATUSES}
+    )
+    location = fields.String(attribute="event.location", required=True)
+    logo_url = fields.Function(
+        lambda m: stored_url(m.event.logo),
+        required=True,
+        allow_none=True,
+        metadata={"type": "string"},
+    )
+    banner_url = fields.Function(
+        lambda m: stored_url(m.event.banner),
+        required=True,
+        allow_none=True,
+        metadata={"type": "string"},
+    )
     badge = fields.Nested(BadgeSchema, required=True, allow_none=True)
+
+
+class CurrentEventSchema(EventSummarySchema):
+    """The event a token is for: the summary, the badge's check-in and what the
+    role may do in the client app."""
+
+    badge = fields.Nested(CurrentBadgeSchema, required=True, allow_none=True)
+    permissions = fields.List(fields.String(), required=True)
 
 
 class LoginAnswerSchema(Schema):
@@ -99,7 +141,7 @@ class LoginAnswerSchema(Schema):
     access = fields.String()
     refresh = fields.String()
     user = fields.Nested(UserSchema, required=True)
-    current_event = fields.Dict(allow_none=True)
+    current_event = fields.Nested(CurrentEventSchema, allow_none=True)
     badge = fields.Nested(BadgeSchema)
     requires_event_selection = fields.Boolean(required=True)
     available_events = fields.List(fields.Nested(EventSummarySchema))
@@ -114,12 +156,23 @@ class MyEventsSchema(Schema):
     current_event_id = fields.UUID(required=True, allow_none=True)
 
 
-class ProfileSchema(UserSchema):
-    is_active = fields.Boolean(required=True)
-    date_joined = fields.String(required=True, metadata={"format": "date-time"})
-    qr_code_data = fields.Dict(required=True)
-    badge = fields.Nested(BadgeSchema, required=True)
-    current_event_id = fields.UUID(required=True, allow_none=True)
+class ProfileSchema(Schema):
+    """The caller's account, badge and current event (``server.auth.api.ProfileView``)."""
+
+    id = fields.Integer(attribute="user.id", required=True)
+    username = fields.String(attribute="user.username", required=True)
+    email = fields.String(attribute="user.email", required=True)
+    first_name = fields.String(attribute="user.first_name", required=True)
+    last_name = fields.String(attribute="user.last_name", required=True)
+    is_active = fields.Boolean(attribute="user.is_active", required=True)
+    date_joined = Instant(attribute="user.date_joined", required=True)
+    qr_code_data = fields.Function(
+        lambda view: json.loads(signed_badge(view.profile).payload()),
+        required=True,
+        metadata={"type": "object", "description": "the badge's QR code, decoded"},
+    )
+    badge = fields.Nested(BadgeSchema, attribute="profile", required=True)
+    current_event_id = fields.UUID(attribute="event_id", required=True, allow_none=True)
     role = fields.String(required=True, allow_none=True)
     participant_id = fields.UUID(
         required=True,

@@ -14,21 +14,15 @@ from server.extensions import db
 from server.models import Room
 from server.pagination import paginate
 from server.schema import Blueprint, documented, page_of
-from server.validation import query_uuid
 
 bp = Blueprint("rooms", __name__, description="Rooms of the caller's event")
 
 
-_FROM_QUERY: Any = object()
-
-
-def event_filter(asked: uuid.UUID | None = _FROM_QUERY) -> uuid.UUID:
+def event_filter(asked: uuid.UUID | None) -> uuid.UUID:
     """The caller's event; an ``event_id`` filter naming another event is refused.
-    ``asked``: the filter as a schema parsed it, else read from the query string."""
+    ``asked``: the filter as the view's query schema read it (``EventFilterArgs``)."""
     identity = current_identity()
     event_id = identity.require_event()
-    if asked is _FROM_QUERY:
-        asked = query_uuid("event_id")
     if asked is not None and asked != event_id:
         raise APIError(
             403,

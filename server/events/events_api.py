@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import marshmallow as ma
 from flask import current_app, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
@@ -46,10 +45,9 @@ from server.events.schemas import (
 )
 from server.extensions import db
 from server.pagination import paginate
-from server.schema import Blueprint, documented, page_of, schema_error
+from server.schema import Blueprint, documented, json_body, load, page_of
 from server.storage import get_storage
 from server.uploads import SIZE_LIMIT_KEYS, store_upload
-from server.validation import json_body
 
 bp = Blueprint("events", __name__, description="Events: the organizer's side")
 
@@ -79,10 +77,7 @@ def upload_limit() -> int:
 
 
 def _load(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
-    try:
-        return EventInputSchema().load(data, partial=partial)  # type: ignore[no-any-return]
-    except ma.ValidationError as exc:
-        raise schema_error(exc.messages) from None
+    return load(EventInputSchema(partial=partial), data)
 
 
 @contextmanager

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import marshmallow as ma
@@ -15,18 +13,26 @@ from marshmallow import fields
 from server.events.models import SESSION_STATUSES, SESSION_TYPES
 from server.media import stored_url
 from server.schema import (
+    MAX_INT,
+    REQUIRED,
+    Choice,
+    Email,
     Instant,
+    JsonBool,
+    JsonInstant,
+    JsonInt,
+    JsonUUID,
     Money,
     PageArgs,
+    Phone,
     QueryBool,
     QueryChoice,
     QueryInt,
     QueryUUID,
     Schema,
+    Text,
+    check_text,
 )
-from server.validation import MAX_INT
-from shared.text import is_ascii_digits, text_problem
-from shared.timefmt import iso, parse_iso
 
 
 class RoomSchema(Schema):
@@ -91,133 +97,53 @@ class SessionListArgs(EventFilterArgs):
 # are also taken as their usual strings ("12", "true").
 
 
-def _string(value: Any, controls: Literal["line", "text"], max_len: int, blank: bool) -> str:
-    if not isinstance(value, str):
-        raise ma.ValidationError("must be a string")
-    if "\x00" in value:
-        raise ma.ValidationError("must not contain NUL characters")
-    problem = text_problem(value, controls=controls)
-    if problem is not None:
-        raise ma.ValidationError(problem)
-    if not blank and not value.strip():
-        raise ma.ValidationError("must not be blank")
-    if len(value) > max_len:
-        raise ma.ValidationError(f"must be at most {max_len} characters")
-    return value
+def _line(*, max_len: int, blank: bool = False, **kwargs: Any) -> Text:
+    """One line of text: no control characters; ``null`` is a 400."""
+    return Text(
+        max_len=max_len, allow_blank=blank, controls="line", none_is_missing=False, **kwargs
+    )
 
 
-class Line(fields.String):
-    """One line of text: no control characters."""
-
-    controls: Literal["line", "text"] = "line"
-
-    def __init__(self, *, max_len: int, blank: bool = False, **kwargs: Any) -> None:
-        kwargs.setdefault("metadata", {}).update({"maxLength": max_len})
-        if not blank:
-            kwargs["metadata"]["minLength"] = 1
-        super().__init__(**kwargs)
-        self.max_len = max_len
-        self.blank = blank
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return _string(value, self.controls, self.max_len, self.blank)
-
-
-class Text(Line):
+def _free_text(*, max_len: int = 10_000, **kwargs: Any) -> Text:
     """Free text: tabs and line breaks, no other control characters; may be blank."""
-
-    controls: Literal["line", "text"] = "text"
-
-    def __init__(self, *, max_len: int = 10_000, **kwargs: Any) -> None:
-        super().__init__(max_len=max_len, blank=True, **kwargs)
+    return Text(max_len=max_len, allow_blank=True, controls="text", none_is_missing=False, **kwargs)
 
 
-class Email(Line):
+def _email(**kwargs: Any) -> Email:
     """An email address, lower-cased; blank clears it."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("metadata", {})["format"] = "email"
-        super().__init__(max_len=254, blank=True, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip().lower()
-        if not text:
-            return ""
-        local, _, domain = text.partition("@")
-        if not local or "." not in domain or " " in text or domain.startswith("."):
-            raise ma.ValidationError("must be a valid email address")
-        return text
+    return Email(allow_blank=True, none_is_missing=False, **kwargs)
 
 
-_PHONE = re.compile(r"\A\+?[0-9 ().\-/]{0,39}\Z")
+def _phone(**kwargs: Any) -> Phone:
+    return Phone(none_is_missing=False, **kwargs)
 
 
-class Phone(Line):
-    """A telephone number: digits, spaces, ``+ ( ) . - /``; blank clears it."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_len=40, blank=True, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if text and (not _PHONE.match(text) or not any(c.isdigit() for c in text)):
-            raise ma.ValidationError("must be a telephone number (digits, spaces, + ( ) . - /)")
-        return text
-
-
-class WholeNumber(fields.Integer):
+def _whole_number(*, minimum: int = 0, maximum: int = MAX_INT, **kwargs: Any) -> JsonInt:
     """An integer within a column's bounds: a JSON integer, or its digits in a form."""
-
-    def __init__(self, *, minimum: int = 0, maximum: int = MAX_INT, **kwargs: Any) -> None:
-        kwargs.setdefault("metadata", {}).update({"minimum": minimum, "maximum": maximum})
-        super().__init__(strict=True, **kwargs)
-        self.minimum = minimum
-        self.maximum = maximum
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if isinstance(value, str) and is_ascii_digits(value) and len(value) <= 19:
-            number = int(value)
-        elif type(value) is int:
-            number = value
-        else:
-            raise ma.ValidationError("must be an integer")
-        if not self.minimum <= number <= self.maximum:
-            raise ma.ValidationError(f"must be between {self.minimum} and {self.maximum}")
-        return number
+    return JsonInt(minimum=minimum, maximum=maximum, digits=True, none_is_missing=False, **kwargs)
 
 
-class Flag(fields.Boolean):
-    """true or false (in a form: ``true``/``false``, ``1``/``0``)."""
+def _flag(**kwargs: Any) -> JsonBool:
+    """true or false (in a form: ``true``/``false``, ``1``/``0``); ``null`` is a 400."""
+    return JsonBool(forms=True, error_messages={"null_given": REQUIRED}, **kwargs)
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in {"true", "1"}:
-            return True
-        if isinstance(value, str) and value.strip().lower() in {"false", "0"}:
-            return False
-        raise ma.ValidationError("must be true or false")
+
+def _ref(**kwargs: Any) -> JsonUUID:
+    """The id of another object, as a UUID string (``""`` and ``null`` are 400s)."""
+    return JsonUUID(blank_is_none=False, none_is_missing=False, **kwargs)
+
+
+def _choice(choices: Iterable[str], **kwargs: Any) -> Choice:
+    return Choice(choices, none_is_missing=False, **kwargs)
 
 
 #: instants an event or session may have (kept well inside every database's range)
 MIN_YEAR, MAX_YEAR = 1970, 9998
 
 
-class When(fields.DateTime):
-    """An ISO 8601 instant with its zone (``2025-12-01T09:00:00Z``), stored in UTC."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        parsed = parse_iso(value) if isinstance(value, str) else None
-        if parsed is None:
-            raise ma.ValidationError(
-                "must be an ISO 8601 date and time with its zone, e.g. 2025-12-01T09:00:00Z"
-            )
-        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-            raise ma.ValidationError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
-        return parsed
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return iso(value)
+def _when(**kwargs: Any) -> JsonInstant:
+    """An instant an event or session may have; ``null`` is a 400."""
+    return JsonInstant(min_year=MIN_YEAR, max_year=MAX_YEAR, none_is_missing=False, **kwargs)
 
 
 #: the largest price a Numeric(10, 2) column holds
@@ -274,7 +200,7 @@ _YOUTUBE = "a YouTube URL (https://www.youtube.com/..., https://youtu.be/...)"
 
 
 def _url(value: Any, hosts: frozenset[str] | None) -> str | None:
-    text = _string(value, "line", 500, blank=True).strip()
+    text = check_text(value, max_len=500, allow_blank=True, controls="line").strip()
     if not text:
         return None
     what = (
@@ -322,36 +248,20 @@ class WebURL(fields.String):
         return _url(value, None)
 
 
-class Ref(QueryUUID):
-    """The id of another object, as a UUID string (the same rules as in a query)."""
-
-
-class Choice(fields.String):
-    def __init__(self, choices: Iterable[str], **kwargs: Any) -> None:
-        self.choices = list(choices)
-        kwargs.setdefault("metadata", {})["enum"] = self.choices
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if not isinstance(value, str) or value not in self.choices:
-            raise ma.ValidationError("must be one of: " + ", ".join(self.choices))
-        return value
-
-
 class EventInputSchema(Schema):
     """An event's fields (POST: name, start_date and end_date required; PATCH: any).
     In a multipart form, the file fields come as files."""
 
-    name = Line(max_len=200, required=True)
-    description = Text()
-    location = Line(max_len=500, blank=True)
-    start_date = When(required=True)
-    end_date = When(required=True, metadata={"description": "at or after start_date"})
-    is_active = Flag()
-    president = WholeNumber(minimum=1, allow_none=True, metadata={"description": "a user id"})
-    organizer_name = Line(max_len=200, blank=True)
-    organizer_email = Email()
-    organizer_phone = Phone()
+    name = _line(max_len=200, required=True)
+    description = _free_text()
+    location = _line(max_len=500, blank=True)
+    start_date = _when(required=True)
+    end_date = _when(required=True, metadata={"description": "at or after start_date"})
+    is_active = _flag()
+    president = _whole_number(minimum=1, allow_none=True, metadata={"description": "a user id"})
+    organizer_name = _line(max_len=200, blank=True)
+    organizer_email = _email()
+    organizer_phone = _phone()
 
 
 class EventFilesSchema(EventInputSchema):
@@ -408,12 +318,12 @@ class ConflictSchema(Schema):
 
 
 class RoomInputSchema(Schema):
-    event = Ref(metadata={"description": "the event of the token (the default)"})
-    name = Line(max_len=100, required=True)
-    capacity = WholeNumber(minimum=0)
-    description = Text()
-    location = Line(max_len=200, blank=True)
-    is_active = Flag()
+    event = _ref(metadata={"description": "the event of the token (the default)"})
+    name = _line(max_len=100, required=True)
+    capacity = _whole_number(minimum=0)
+    description = _free_text()
+    location = _line(max_len=200, blank=True)
+    is_active = _flag()
 
 
 class RoomParticipantSchema(Schema):
@@ -426,20 +336,20 @@ class RoomParticipantSchema(Schema):
 
 
 class SessionInputSchema(Schema):
-    event = Ref(metadata={"description": "the event of the token (the default)"})
-    room = Ref(required=True)
-    title = Line(max_len=200, required=True)
-    description = Text()
-    speaker_name = Line(max_len=200, blank=True)
-    speaker_title = Line(max_len=200, blank=True)
-    speaker_bio = Text()
+    event = _ref(metadata={"description": "the event of the token (the default)"})
+    room = _ref(required=True)
+    title = _line(max_len=200, required=True)
+    description = _free_text()
+    speaker_name = _line(max_len=200, blank=True)
+    speaker_title = _line(max_len=200, blank=True)
+    speaker_bio = _free_text()
     speaker_photo_url = WebURL()
-    start_time = When(required=True)
-    end_time = When(required=True, metadata={"description": "after start_time"})
-    theme = Line(max_len=100, blank=True)
-    status = Choice(SESSION_STATUSES)
-    session_type = Choice(SESSION_TYPES)
-    is_paid = Flag(metadata={"description": "an atelier only"})
+    start_time = _when(required=True)
+    end_time = _when(required=True, metadata={"description": "after start_time"})
+    theme = _line(max_len=100, blank=True)
+    status = _choice(SESSION_STATUSES)
+    session_type = _choice(SESSION_TYPES)
+    is_paid = _flag(metadata={"description": "an atelier only"})
     price = Price()
     youtube_live_url = YouTubeURL()
     cover_image_url = WebURL()

@@ -13,8 +13,8 @@ logged too (status ``denied``) and answered with the verdict's HTTP code. A
 from __future__ import annotations
 
 import io
-import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +33,7 @@ from server.auth.permissions import (
     same_event,
 )
 from server.badges import ensure_profile
-from server.errors import APIError, validation_error
+from server.errors import REQUIRED, APIError, validation_error
 from server.events.api import event_filter
 from server.export import workbook_bytes
 from server.exposants.schemas import (
@@ -50,18 +50,11 @@ from server.extensions import db
 from server.models import Event, ExposantScan, Participant, User, UserEventAssignment
 from server.pagination import paginate
 from server.schema import Blueprint, documented, page_of
-from server.validation import (
-    REQUIRED,
-    get_str,
-    json_body,
-    parse_uuid,
-)
 from shared.badge import Badge, BadgeError, parse_badge, public_ref
 from shared.decision import Place, Reason, Verdict, decide
 from shared.leads import MIMETYPE, EventRef, Visit, build_workbook, export_filename
 from shared.roles import Role
-from shared.sync import MAX_NOTES
-from shared.timefmt import iso, utcnow
+from shared.timefmt import utcnow
 
 bp = Blueprint("exposant_scans", __name__, description="Booth visits an exposant recorded")
 
@@ -87,36 +80,40 @@ def _scans() -> Select[Any]:
     )
 
 
-def scan_dict(row: Any) -> dict[str, Any]:
-    scan: ExposantScan = row[0]
-    visitor: User | None = row[1]
-    return {
-        "id": str(scan.id),
-        "exposant": str(scan.exposant_id),
-        "exposant_user_id": row[3],
-        "scanned_participant": str(scan.scanned_participant_id)
-        if scan.scanned_participant_id
-        else None,
-        "event": str(scan.event_id),
-        "scanned_at": iso(scan.scanned_at),
-        "notes": scan.notes,
-        "status": scan.status,
-        "reason": scan.reason,
-        "server_status": scan.server_status,
-        "server_reason": scan.server_reason,
-        "visitor": {
-            "user_id": scan.user_id,
-            "name": visitor.full_name if visitor else None,
-            "email": visitor.email if visitor else None,
-            "organisation": row[2],
-            # without its secret part: an exposant must not be able to make the badge
-            "badge_id": public_ref(scan.badge_id),
-        },
-        "client_id": str(scan.client_id) if scan.client_id else None,
-        "kiosk_id": str(scan.kiosk_id) if scan.kiosk_id else None,
-        "received_at": iso(scan.received_at),
-        "decided_offline": scan.decided_offline,
-    }
+@dataclass(frozen=True)
+class ScanRow:
+    """A row of :func:`_scans`, as ``ScanSchema`` answers it."""
+
+    scan: ExposantScan
+    visitor_user: User | None
+    organisation: str | None
+    exposant_user_id: int | None
+
+    @classmethod
+    def of(cls, row: Any) -> ScanRow:
+        return cls(row[0], row[1], row[2], row[3])
+
+    @property
+    def visitor_name(self) -> str | None:
+        return self.visitor_user.full_name if self.visitor_user else None
+
+    @property
+    def visitor_email(self) -> str | None:
+        return self.visitor_user.email if self.visitor_user else None
+
+    @property
+    def visitor_badge(self) -> str | None:
+        return public_ref(self.scan.badge_id)
+
+
+@dataclass(frozen=True)
+class RecordedScan(ScanRow):
+    """A scan just recorded, with its verdict (``ScanRecordedSchema``)."""
+
+    message: str = ""
+    error: str | None = None
+    code: str | None = None
+    fields: dict[str, str] | None = None
 
 
 def _own_participant(event_id: uuid.UUID) -> uuid.UUID | None:
@@ -140,8 +137,9 @@ def _visible(stmt: Select[Any], event_id: uuid.UUID) -> Select[Any]:
 @bp.get("/api/exposant-scans/")
 @require_auth(CAN_VIEW)
 @bp.arguments(ScanListArgs, location="query", as_kwargs=True)
-@documented(bp, errors=(400, 403), answers={200: page_of(ScanSchema)})
-def list_scans(**args: Any) -> ResponseReturnValue:
+@bp.response(200, page_of(ScanSchema))
+@documented(bp, errors=(400, 403))
+def list_scans(**args: Any) -> dict[str, Any]:
     """Filters: ``status``, ``reason``, ``exposant``, ``scanned_participant``, ``kiosk``,
     ``date`` (a UTC day, YYYY-MM-DD), ``event_id`` (the caller's event only)."""
     event_id = event_filter(args.get("event_id"))
@@ -161,13 +159,14 @@ def list_scans(**args: Any) -> ResponseReturnValue:
     if day is not None:
         stmt = stmt.where(ExposantScan.scanned_at >= day[0], ExposantScan.scanned_at < day[1])
     stmt = stmt.order_by(ExposantScan.scanned_at.desc(), ExposantScan.id)
-    return jsonify(paginate(stmt, scan_dict, rows=True, args=args))
+    return paginate(stmt, ScanRow.of, rows=True, args=args)
 
 
 @bp.get("/api/exposant-scans/<uuid:scan_id>/")
-@documented(bp, errors=(403, 404), answers={200: ScanSchema})
+@bp.response(200, ScanSchema)
+@documented(bp, errors=(403, 404))
 @require_auth(CAN_VIEW)
-def get_scan(scan_id: uuid.UUID) -> ResponseReturnValue:
+def get_scan(scan_id: uuid.UUID) -> ScanRow:
     identity = current_identity()
     event_id = identity.require_event()
     row = db.session.execute(_scans().where(ExposantScan.id == scan_id)).first()
@@ -176,7 +175,7 @@ def get_scan(scan_id: uuid.UUID) -> ResponseReturnValue:
     same_event(identity, row[0].event_id, "Scan")
     if not identity.has(IS_GESTIONNAIRE) and row[0].exposant_id != _own_participant(event_id):
         raise APIError(404, "Scan not found")  # another exposant's visitors are not shown
-    return jsonify(scan_dict(row))
+    return ScanRow.of(row)
 
 
 def _today() -> tuple[datetime, datetime]:
@@ -187,8 +186,9 @@ def _today() -> tuple[datetime, datetime]:
 @bp.get("/api/exposant-scans/my_scans/")
 @require_auth(IS_EXPOSANT)
 @bp.arguments(MyScansArgs, location="query", as_kwargs=True)
-@documented(bp, errors=(400, 403), answers={200: MyScansSchema})
-def my_scans(**args: Any) -> ResponseReturnValue:
+@bp.response(200, MyScansSchema)
+@documented(bp, errors=(400, 403))
+def my_scans(**args: Any) -> dict[str, Any]:
     """The caller's visits in their event (``event_id``, if given, must be that event),
     a page at a time (``page``, ``page_size``); the totals count every visit."""
     event_id = event_filter(args.get("event_id"))
@@ -205,19 +205,12 @@ def my_scans(**args: Any) -> ResponseReturnValue:
     ).one()
     page = paginate(
         _scans().where(visits).order_by(ExposantScan.scanned_at.desc(), ExposantScan.id),
-        scan_dict,
+        ScanRow.of,
         rows=True,
         args=args,
     )
     # the seed's ``scans`` is this page's visits, as ``results`` is
-    return jsonify(
-        {
-            "total_visits": total,
-            "today_visits": today_count,
-            **page,
-            "scans": page["results"],
-        }
-    )
+    return {"total_visits": total, "today_visits": today_count, **page, "scans": page["results"]}
 
 
 # ---------------------------------------------------------------------------
@@ -225,8 +218,9 @@ def my_scans(**args: Any) -> ResponseReturnValue:
 
 
 def _badge_of(data: dict[str, Any], event_id: uuid.UUID) -> Badge | BadgeError:
+    """The badge a loaded ``ScanCreateSchema`` names (its QR text, or a participant's)."""
     has_qr = data.get("qr_data") is not None
-    has_participant = data.get("scanned_participant") not in (None, "")
+    has_participant = data.get("scanned_participant") is not None
     if has_qr and has_participant:
         raise APIError(
             400,
@@ -234,20 +228,14 @@ def _badge_of(data: dict[str, Any], event_id: uuid.UUID) -> Badge | BadgeError:
             fields={"scanned_participant": "give qr_data or scanned_participant, not both"},
         )
     if has_qr:
-        raw = data["qr_data"]
-        if isinstance(raw, dict):  # a client that sent the decoded JSON object itself
-            raw = json.dumps(raw)
-        if not isinstance(raw, str):
-            raise validation_error("qr_data", "must be the badge's QR text (or its JSON object)")
-        return parse_badge(raw)
+        return parse_badge(data["qr_data"])
     if not has_participant:
         raise APIError(
             400,
             "qr_data: This field is required (or scanned_participant).",
             fields={"qr_data": REQUIRED},
         )
-    participant_id = parse_uuid(data["scanned_participant"], "scanned_participant")
-    participant = db.session.get(Participant, participant_id)
+    participant = db.session.get(Participant, data["scanned_participant"])
     if participant is None or participant.event_id != event_id:
         raise validation_error("scanned_participant", "No such participant in this event.")
     return ensure_profile(participant.user).badge
@@ -262,10 +250,11 @@ def booth_verdict(event_id: uuid.UUID, badge: Badge | BadgeError, now: datetime)
 
 
 @bp.post("/api/exposant-scans/")
+@require_auth(IS_EXPOSANT)
+@bp.arguments(ScanCreateSchema)
 @documented(
     bp,
-    errors=(402, 403, 404),
-    body=ScanCreateSchema,
+    errors=(400, 402, 403, 404, 415),
     answers={
         201: ScanRecordedSchema,
         400: ScanRecordedSchema,
@@ -274,14 +263,10 @@ def booth_verdict(event_id: uuid.UUID, badge: Badge | BadgeError, now: datetime)
         404: ScanRecordedSchema,
     },
 )
-@require_auth(IS_EXPOSANT)
-def record_scan() -> ResponseReturnValue:
+def record_scan(data: dict[str, Any]) -> ResponseReturnValue:
     """Body: ``{"qr_data": ...}`` or ``{"scanned_participant": uuid}``, and ``"notes"``."""
     event_id = current_identity().require_event()
-    data = json_body()
-    notes = get_str(
-        data, "notes", required=False, max_len=MAX_NOTES, allow_blank=True, controls="text"
-    )
+    notes: str | None = data.get("notes")
     badge = _badge_of(data, event_id)
     exposant_id = _own_participant(event_id)
     if exposant_id is None:
@@ -308,14 +293,19 @@ def record_scan() -> ResponseReturnValue:
     db.session.add(scan)
     db.session.commit()
     row = db.session.execute(_scans().where(ExposantScan.id == scan.id)).one()
-    body = {**scan_dict(row), "message": verdict.message}
-    if not verdict.granted:
-        body["error"] = verdict.message
-        body["code"] = verdict.reason.value
-        if verdict.reason is Reason.INVALID_BADGE:
-            body["fields"] = {"qr_data": verdict.detail or "not a valid badge"}
-        return jsonify(body), verdict.http_status
-    return jsonify(body), 201
+    if verdict.granted:
+        recorded = RecordedScan(*row, message=verdict.message)
+    else:
+        invalid = verdict.reason is Reason.INVALID_BADGE
+        recorded = RecordedScan(
+            *row,
+            message=verdict.message,
+            error=verdict.message,
+            code=verdict.reason.value,
+            fields={"qr_data": verdict.detail or "not a valid badge"} if invalid else None,
+        )
+    body = ScanRecordedSchema().dump(recorded)
+    return jsonify(body), 201 if verdict.granted else verdict.http_status
 
 
 # ---------------------------------------------------------------------------

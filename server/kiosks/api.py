@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -49,48 +50,53 @@ from server.models import (
     UserEventAssignment,
 )
 from server.pagination import paginate
-from server.schema import Blueprint, documented, load, page_of
-from server.validation import json_body
+from server.schema import Blueprint, documented, json_body, load, page_of
 from shared.roles import Role
-from shared.timefmt import iso, utcnow
+from shared.timefmt import utcnow
 
 bp = Blueprint("kiosks", __name__, description="Kiosk devices and their provisioning")
 
 CODE_LIFETIME = timedelta(hours=24)
 
 
-def kiosk_dict(
-    kiosk: Kiosk,
-    latest: int | None = None,
-    room: Room | None = None,
-    exposant: Participant | None = None,
-) -> dict[str, Any]:
-    """A kiosk as organizers see it; ``room`` and ``exposant`` when already loaded."""
-    if room is None and kiosk.room_id:
-        room = db.session.get(Room, kiosk.room_id)
-    if exposant is None and kiosk.exposant_id:
-        exposant = db.session.get(Participant, kiosk.exposant_id)
-    lag = None
-    if latest is not None and kiosk.last_cursor_seq is not None:
-        lag = max(0, latest - kiosk.last_cursor_seq)
-    return {
-        "id": str(kiosk.id),
-        "name": kiosk.name,
-        "event_id": str(kiosk.event_id),
-        "mode": kiosk.mode,
-        "room_id": str(kiosk.room_id) if kiosk.room_id else None,
-        "room_name": room.name if room else None,
-        "exposant_user_id": exposant.user_id if exposant else None,
-        "pinned_session_id": str(kiosk.pinned_session_id) if kiosk.pinned_session_id else None,
-        "provisioned": kiosk.provisioned_at is not None,
-        "revoked": kiosk.revoked_at is not None,
-        "created_at": iso(kiosk.created_at),
-        "last_seen_at": iso(kiosk.last_seen_at),
-        "cursor": kiosk.last_cursor_seq,
-        "cursor_lag": lag,
-        "queue_length": kiosk.queue_length,
-        "clock_offset_ms": kiosk.clock_offset_ms,
-    }
+@dataclass(frozen=True)
+class KioskView:
+    """A kiosk with what ``KioskSchema`` shows of its room and booth, and the
+    event's latest change (for the cursor lag)."""
+
+    kiosk: Kiosk
+    room: Room | None = None
+    exposant: Participant | None = None
+    latest: int | None = None
+
+    @classmethod
+    def of(cls, kiosk: Kiosk) -> KioskView:
+        """A single kiosk, its room and booth looked up."""
+        room = db.session.get(Room, kiosk.room_id) if kiosk.room_id else None
+        exposant = db.session.get(Participant, kiosk.exposant_id) if kiosk.exposant_id else None
+        return cls(kiosk, room, exposant)
+
+    @property
+    def room_name(self) -> str | None:
+        return self.room.name if self.room else None
+
+    @property
+    def exposant_user_id(self) -> int | None:
+        return self.exposant.user_id if self.exposant else None
+
+    @property
+    def provisioned(self) -> bool:
+        return self.kiosk.provisioned_at is not None
+
+    @property
+    def revoked(self) -> bool:
+        return self.kiosk.revoked_at is not None
+
+    @property
+    def cursor_lag(self) -> int | None:
+        if self.latest is None or self.kiosk.last_cursor_seq is None:
+            return None
+        return max(0, self.latest - self.kiosk.last_cursor_seq)
 
 
 def _place(
@@ -126,7 +132,8 @@ def _pinned(event_id: uuid.UUID, room_id: uuid.UUID | None, session_id: uuid.UUI
 @bp.post("/api/kiosks/")
 @require_auth(IS_GESTIONNAIRE)
 @bp.arguments(KioskCreateSchema)
-@documented(bp, errors=(400, 403, 415), answers={201: KioskCreatedSchema})
+@bp.response(201, KioskCreatedSchema)
+@documented(bp, errors=(400, 403, 415))
 def create_kiosk(data: dict[str, Any]) -> ResponseReturnValue:
     """Register a kiosk; the answer holds a one-time provisioning code."""
     identity = current_identity()
@@ -153,19 +160,20 @@ def create_kiosk(data: dict[str, Any]) -> ResponseReturnValue:
     db.session.flush()
     _logged(kiosk, "kiosk.created", identity.user_id, None)
     body = {
-        "kiosk": kiosk_dict(kiosk),
+        "kiosk": KioskView.of(kiosk),
         "provisioning_code": code,
-        "code_expires_at": iso(kiosk.code_expires_at),
+        "code_expires_at": kiosk.code_expires_at,
     }
     db.session.commit()
-    return jsonify(body), 201
+    return body, 201
 
 
 @bp.get("/api/kiosks/")
 @require_auth(IS_GESTIONNAIRE)
 @bp.arguments(KioskListArgs, location="query", as_kwargs=True)
-@documented(bp, errors=(400, 403), answers={200: page_of(KioskSchema)})
-def list_kiosks(**args: Any) -> ResponseReturnValue:
+@bp.response(200, page_of(KioskSchema))
+@documented(bp, errors=(400, 403))
+def list_kiosks(**args: Any) -> dict[str, Any]:
     event_id = current_identity().require_event()
     latest = latest_seq_of_event(db.session, event_id)
     # the kiosk with its room and booth in one query (no lookups per kiosk)
@@ -176,8 +184,7 @@ def list_kiosks(**args: Any) -> ResponseReturnValue:
         .where(Kiosk.event_id == event_id)
         .order_by(Kiosk.created_at, Kiosk.id)
     )
-    answer = paginate(stmt, lambda r: kiosk_dict(r[0], latest, r[1], r[2]), rows=True, args=args)
-    return jsonify(answer)
+    return paginate(stmt, lambda r: KioskView(r[0], r[1], r[2], latest), rows=True, args=args)
 
 
 @bp.delete("/api/kiosks/<uuid:kiosk_id>/")
@@ -240,13 +247,15 @@ def _provisioned(kiosk: Kiosk, *, new: bool) -> dict[str, Any]:
     _logged(kiosk, "kiosk.provisioned", actor, before)
     event = db.session.get(Event, kiosk.event_id)
     assert event is not None
-    return {
-        "kiosk": kiosk_dict(kiosk),
-        "device_token": token,
-        "event": {"id": str(event.id), "name": event.name},
-        "badge_keys": signing.signer().key_records(),
-        "seal_key": sealing.opener().key_record(),
-    }
+    return ProvisionedSchema().dump(
+        {
+            "kiosk": KioskView.of(kiosk),
+            "device_token": token,
+            "event": event,
+            "badge_keys": signing.signer().key_records(),
+            "seal_key": sealing.opener().key_record(),
+        }
+    )
 
 
 @bp.post("/api/kiosks/provision/")

@@ -26,11 +26,16 @@ from server.errors import APIError, validation_error
 from server.extensions import db, reads_only
 from server.kiosks.auth import current_kiosk, require_kiosk
 from server.kiosks.scan_upload import store_batch
-from server.kiosks.schemas import ChangesArgs, ChangesSchema, ScanBatchAnswerSchema, ScanBatchSchema
+from server.kiosks.schemas import (
+    MAX_LIMIT,
+    ChangesArgs,
+    ChangesSchema,
+    ScanBatchAnswerSchema,
+    ScanBatchSchema,
+)
 from server.models import ChangeLogEntry, Kiosk, SyncState
 from server.page_cache import PAGES, CachedPage
-from server.schema import KIOSK, Blueprint, documented
-from server.validation import json_body, query_int
+from server.schema import KIOSK, Blueprint, documented, json_body
 from shared.gcpause import gc_paused
 from shared.sync import SyncFormatError, parse_batch
 from shared.text import is_ascii_digits
@@ -39,11 +44,25 @@ from shared.timefmt import iso, utcnow
 bp = Blueprint("sync", __name__, description="The kiosks' sync: the change feed and scan uploads")
 log = logging.getLogger(__name__)
 
-MAX_LIMIT = 5000
-
 
 def _change(seq: int, entity: str, key: str, op: str, data: Any) -> dict[str, Any]:
     return {"seq": seq, "entity": entity, "key": key, "op": op, "data": kiosk_data(entity, data)}
+
+
+def _parse_limit(raw: str | None) -> int:
+    """``limit``: ASCII digits from 1 to :data:`MAX_LIMIT`; absent or empty: 1000.
+
+    Read by hand (the feed is a hot path); ``ChangesArgs`` documents it."""
+    if raw is None or raw == "":
+        return 1000
+    if not is_ascii_digits(raw) or len(raw) > 19:
+        if raw.startswith("-") and is_ascii_digits(raw[1:]):
+            raise validation_error("limit", "must be at least 1")
+        raise validation_error("limit", "must be an integer")
+    value = int(raw)
+    if not 1 <= value <= MAX_LIMIT:
+        raise validation_error("limit", f"must be at least 1 and at most {MAX_LIMIT}")
+    return value
 
 
 def _parse_cursor(raw: str) -> tuple[str, int, int, str | None]:
@@ -85,7 +104,7 @@ def _key_ok(entity: str, key: str | None) -> bool:
 @gc_paused()  # a page is thousands of fresh dicts: collect after, not during
 def changes() -> ResponseReturnValue:
     kiosk = current_kiosk()
-    limit = query_int("limit", 1000, maximum=MAX_LIMIT)
+    limit = _parse_limit(request.args.get("limit"))
     kind, seq, index, last_key = _parse_cursor(request.args.get("cursor", "0"))
     pruned = db.session.scalar(select(SyncState.pruned_through_seq)) or 0
     reset = False

@@ -20,7 +20,7 @@ from server import actionlog
 from server.access.operations import require_gestionnaire
 from server.auth.permissions import IS_GESTIONNAIRE, Identity
 from server.badges import ensure_profile
-from server.errors import APIError, validation_error
+from server.errors import REQUIRED, APIError, validation_error
 from server.extensions import db
 from server.models import (
     ExposantScan,
@@ -31,7 +31,6 @@ from server.models import (
     User,
     UserEventAssignment,
 )
-from server.validation import REQUIRED
 from shared.roles import STAFF_ROLES, Role
 from shared.timefmt import utcnow
 

@@ -39,9 +39,8 @@ from server.people.schemas import (
     ParticipantSchema,
 )
 from server.people.search import matching_user_ids, selective
-from server.schema import Blueprint, documented, load, page_of
+from server.schema import Blueprint, documented, json_body, load, page_of
 from server.uploads import store_upload
-from server.validation import json_body
 from shared.text import is_ascii_digits, text_problem
 from shared.timefmt import iso
 

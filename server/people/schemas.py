@@ -8,9 +8,9 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
-from server.access.schemas import JsonChoice, StrictSchema
 from server.auth.tokens import MAX_USER_ID
 from server.schema import (
+    Choice,
     Email,
     JsonBool,
     JsonInt,
@@ -20,6 +20,7 @@ from server.schema import (
     QueryInt,
     QueryUUID,
     Schema,
+    StrictSchema,
     Text,
 )
 from shared.roles import ALL_ROLES
@@ -146,7 +147,7 @@ class AssignmentBodySchema(_PersonFields):
 
     put_requires = ("role",)
 
-    role = JsonChoice(ALL_ROLES)
+    role = Choice(sorted(ALL_ROLES))
     is_active = JsonBool(none_is_missing=True, metadata={"description": "false: withdrawn"})
     metadata = JsonObject(
         metadata={"description": '{"assigned_room_id": "<a room of the event>"} for staff'}

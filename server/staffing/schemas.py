@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-import marshmallow as ma
 from marshmallow import fields
 from marshmallow.validate import OneOf
 
 from server.schema import (
     Instant,
     JsonBool,
+    JsonInstant,
     JsonInt,
     JsonUUID,
     PageArgs,
@@ -23,20 +22,9 @@ from server.schema import (
     Text,
 )
 from shared.roles import SCANNER_ROLES
-from shared.timefmt import parse_iso
 
 #: the roles a room assignment holds (the seed's Role Choices)
 ASSIGNMENT_ROLES = tuple(sorted(SCANNER_ROLES))
-
-
-class JsonInstant(fields.DateTime):
-    """An ISO 8601 instant with its time zone (``2025-12-01T09:00:00Z``), as UTC."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        parsed = parse_iso(value) if isinstance(value, str) else None
-        if parsed is None:
-            raise ma.ValidationError("must be an ISO 8601 date and time with a time zone")
-        return parsed
 
 
 def _role(**kwargs: Any) -> Text:
@@ -63,8 +51,8 @@ class RoomAssignmentPatchSchema(Schema):
     user = JsonInt(minimum=1, metadata={"description": "a user with an active role in the event"})
     room = JsonUUID(metadata={"description": "a room of the event"})
     role = _role()
-    start_time = JsonInstant()
-    end_time = JsonInstant(metadata={"description": "after start_time"})
+    start_time = JsonInstant(none_is_missing=False)
+    end_time = JsonInstant(none_is_missing=False, metadata={"description": "after start_time"})
     is_active = JsonBool()
 
 
@@ -78,8 +66,10 @@ class RoomAssignmentInSchema(RoomAssignmentPatchSchema):
     )
     room = JsonUUID(required=True, metadata={"description": "a room of the event"})
     role = _role(required=True)
-    start_time = JsonInstant(required=True)
-    end_time = JsonInstant(required=True, metadata={"description": "after start_time"})
+    start_time = JsonInstant(required=True, none_is_missing=False)
+    end_time = JsonInstant(
+        required=True, none_is_missing=False, metadata={"description": "after start_time"}
+    )
 
 
 class RoomAssignmentListArgs(PageArgs):

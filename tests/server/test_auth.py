@@ -418,6 +418,25 @@ def test_login_missing_fields(client, subtests):
     assert_error(client.post("/api/auth/login/", data="email=x"), 415)
 
 
+def test_an_ended_event_is_finished_in_the_login_as_in_the_events_api(client, auth, make):
+    """The login, my-events and the events API say one word for an ended event:
+    ``finished`` (``Event.status``), not a word of their own."""
+    ended, running = make.event("Ended", days=-5), make.event("Running")
+    user = make.user()
+    m = make.member(ended, "participant", user=user)
+    make.member(running, "participant", user=user)
+    body = auth.login(m.email).get_json()
+    statuses = {e["id"]: e["status"] for e in body["available_events"]}
+    assert statuses == {str(ended): "finished", str(running): "ongoing"}
+    chosen = auth.login(m.email, event_id=str(ended)).get_json()
+    assert chosen["current_event"]["status"] == "finished"
+    headers = bearer(chosen["access"])
+    mine = client.get("/api/auth/my-events/", headers=headers).get_json()
+    assert [e["status"] for e in mine["results"]] == ["finished", "ongoing"]
+    event = client.get(f"/api/events/{ended}/", headers=headers).get_json()
+    assert event["status"] == "finished"
+
+
 # ---------------------------------------------------------------------------
 # switch-event, my-events
 

@@ -234,11 +234,14 @@ def test_a_lone_surrogate_in_any_string_is_a_400_naming_the_field(
 def test_field_checks_refuse_surrogates_too() -> None:
     """The field readers refuse what the body check refuses (for bodies not read as JSON)."""
     from server.errors import APIError
-    from server.validation import get_str
+    from server.schema import Schema, Text, load
     from shared.sync import SyncFormatError, parse_scan
 
+    class Named(Schema):
+        name = Text(required=True)
+
     with pytest.raises(APIError) as caught:
-        get_str({"name": "a\ud800"}, "name")
+        load(Named(), {"name": "a\ud800"})
     assert caught.value.fields == {"name": "must not contain unpaired surrogates"}
     item = {**scan("x"), "kind": "booth_visit", "notes": "\udfff"}
     with pytest.raises(SyncFormatError) as failed:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import AuthActions, Factory
+from tests.server.test_sync import booth_kiosk, door_kiosk, push, scan
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -100,3 +102,87 @@ def test_bad_query_parameters_are_the_apps_400(
         assert body["code"] == "validation_error"
         assert field in body["fields"], (url, body)
         assert body["error"].startswith(field + ": ")
+
+
+# ---------------------------------------------------------------------------
+# the answers the code writes are the ones the document describes
+
+
+def _answers_as_documented(app: Flask, checks: list[tuple[str, str, Any]]) -> None:
+    """Each (path template, method, test client response) matches its operation's
+    documented answer: status, content type and schema (schemathesis' check)."""
+    import schemathesis
+
+    spec = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    for path, method, response in checks:
+        spec[path][method].validate_response(response)
+
+
+def test_the_hot_paths_and_their_neighbours_answer_as_documented(
+    app: Flask, client: FlaskClient, auth: AuthActions, make: Factory
+) -> None:
+    """verify_access and the kiosk sync parse and write by hand: their documented
+    schemas must still be what they answer; so must the kiosk and booth answers."""
+    world = make.world()
+    door = door_kiosk(client, auth, world)
+    booth = booth_kiosk(client, auth, world)
+    visitor = world.members["participant"]
+    gestionnaire = auth.headers(world.members["gestionnaire_des_salles"])
+    exposant = auth.headers(world.members["exposant"])
+    checks: list[tuple[str, str, Any]] = []
+    snapshot = client.get("/api/sync/changes", query_string={"limit": 2}, headers=door.headers)
+    checks.append(("/api/sync/changes", "GET", snapshot))
+    cursor = snapshot.get_json()["cursor"]
+    rest = client.get("/api/sync/changes", query_string={"cursor": cursor}, headers=door.headers)
+    checks.append(("/api/sync/changes", "GET", rest))
+    pushed = push(client, door, [scan(visitor.qr)], queue_length=0)
+    assert pushed.get_json()["accepted"] == 1, pushed.get_json()
+    checks.append(("/api/sync/scans", "POST", pushed))
+    visit = scan(visitor.qr, kind="booth_visit", notes="stand")
+    booth_push = push(client, booth, [visit])
+    assert "visitor" in booth_push.get_json()["results"][0], booth_push.get_json()
+    checks.append(("/api/sync/scans", "POST", booth_push))
+    checks.append(("/api/sync/scans", "POST", push(client, booth, [visit])))  # a duplicate
+    room = world.rooms[0]
+    verified = client.post(
+        f"/api/rooms/{room}/verify_access/",
+        json={"qr_data": visitor.qr},
+        headers=auth.headers(world.members["controlleur_des_badges"]),
+    )
+    checks.append(("/api/rooms/{room_id}/verify_access/", "POST", verified))
+    checks.append(("/api/kiosks/", "GET", client.get("/api/kiosks/", headers=gestionnaire)))
+    made = client.post(
+        "/api/kiosks/",
+        json={"name": "D", "mode": "door", "room_id": str(room)},
+        headers=gestionnaire,
+    )
+    checks.append(("/api/kiosks/", "POST", made))
+    code = made.get_json()["provisioning_code"]
+    provisioned = client.post("/api/kiosks/provision/", json={"code": code})
+    checks.append(("/api/kiosks/provision/", "POST", provisioned))
+    recorded = client.post("/api/exposant-scans/", json={"qr_data": visitor.qr}, headers=exposant)
+    assert recorded.status_code == 201, recorded.get_json()
+    checks.append(("/api/exposant-scans/", "POST", recorded))
+    refused = client.post("/api/exposant-scans/", json={"qr_data": "nope"}, headers=exposant)
+    assert refused.status_code == 400 and refused.get_json()["fields"]["qr_data"]
+    checks.append(("/api/exposant-scans/", "POST", refused))
+    listed = client.get("/api/exposant-scans/", headers=exposant)
+    checks.append(("/api/exposant-scans/", "GET", listed))
+    one = listed.get_json()["results"][0]["id"]
+    checks.append(
+        (
+            "/api/exposant-scans/{scan_id}/",
+            "GET",
+            client.get(f"/api/exposant-scans/{one}/", headers=exposant),
+        )
+    )
+    mine = client.get("/api/exposant-scans/my_scans/", headers=exposant)
+    checks.append(("/api/exposant-scans/my_scans/", "GET", mine))
+    login = auth.login(visitor.email)
+    checks.append(("/api/auth/login/", "POST", login))
+    token = {"Authorization": f"Bearer {login.get_json()['access']}"}
+    checks.append(("/api/auth/me/", "GET", client.get("/api/auth/me/", headers=token)))
+    checks.append(
+        ("/api/auth/my-events/", "GET", client.get("/api/auth/my-events/", headers=token))
+    )
+    _answers_as_documented(app, checks)

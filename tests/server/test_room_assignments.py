@@ -7,7 +7,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,8 +30,20 @@ def c(app: Flask, make: Factory, auth: AuthActions) -> Cast:
     return cast(app, make, auth)
 
 
+#: the test's "now", to the second: slots of one test are hours from the same
+#: instant (read again for each slot, two slots could straddle a second and overlap)
+_now: list[datetime] = []
+
+
+@pytest.fixture(autouse=True)
+def _one_now() -> Iterator[None]:
+    _now.append(utcnow().replace(microsecond=0))
+    yield
+    _now.clear()
+
+
 def _slot(start_h: float, end_h: float) -> dict[str, str]:
-    base = utcnow().replace(microsecond=0)
+    base = _now[-1]
     return {
         "start_time": iso(base + timedelta(hours=start_h)) or "",
         "end_time": iso(base + timedelta(hours=end_h)) or "",

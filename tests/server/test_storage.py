@@ -211,6 +211,24 @@ def test_media_answers_ranges_and_conditional_requests(
     assert head.status_code == 200 and head.headers["Content-Length"] == str(len(data))
 
 
+def test_media_is_in_the_document_with_its_content_types(
+    media_app: Flask, media_client: FlaskClient
+) -> None:
+    spec = media_client.get("/api/openapi.json").get_json()
+    op = spec["paths"]["/media/{name}"]["get"]
+    assert op["security"] == []
+    assert {"200", "206", "304", "404", "416"} <= set(op["responses"])
+    for code in ("200", "206"):
+        content = op["responses"][code]["content"]
+        assert set(content) == {"application/pdf", "image/png", "image/jpeg", "image/webp"}
+        for media_type in content.values():
+            assert media_type["schema"] == {"type": "string", "format": "binary"}
+    assert "application/json" in op["responses"]["404"]["content"]
+    for extension in ("pdf", "png", "jpg", "webp"):  # what is served is what is documented
+        served = media_client.get(f"/media/{_store(media_app, b'x', extension)}")
+        assert served.status_code == 200 and served.mimetype in op["responses"]["200"]["content"]
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -106,10 +106,9 @@ class _EventRefSchema(Schema):
     name = fields.String(required=True)
 
 
-class ProvisionedSchema(Schema):
-    kiosk = fields.Nested(KioskSchema, required=True)
-    device_token = fields.String(required=True)
-    event = fields.Nested(_EventRefSchema, required=True)
+class _KeysSchema(Schema):
+    """The keys a kiosk holds: to check badges with, and to seal its scans to."""
+
     badge_keys = fields.List(
         fields.Nested(KeyRecordSchema),
         required=True,
@@ -118,6 +117,12 @@ class ProvisionedSchema(Schema):
     seal_key = fields.Nested(
         KeyRecordSchema, required=True, metadata={"description": "the key scans are sealed to"}
     )
+
+
+class ProvisionedSchema(_KeysSchema):
+    kiosk = fields.Nested(KioskSchema, required=True)
+    device_token = fields.String(required=True)
+    event = fields.Nested(_EventRefSchema, required=True)
 
 
 class ChangesArgs(Schema):
@@ -136,7 +141,7 @@ class ChangeSchema(Schema):
     data = fields.Dict(required=True, allow_none=True)
 
 
-class ChangesSchema(Schema):
+class ChangesSchema(_KeysSchema):
     """A page of the event's records: a snapshot, then deltas (``shared.sync.ChangePage``)."""
 
     changes = fields.List(fields.Nested(ChangeSchema), required=True)
@@ -149,14 +154,6 @@ class ChangesSchema(Schema):
     snapshot = fields.Boolean(required=True)
     latest_seq = fields.Integer(
         required=True, metadata={"description": "the event's newest change (lag: latest - cursor)"}
-    )
-    badge_keys = fields.List(
-        fields.Nested(KeyRecordSchema),
-        required=True,
-        metadata={"description": "the keys badges are signed with"},
-    )
-    seal_key = fields.Nested(
-        KeyRecordSchema, required=True, metadata={"description": "the key scans are sealed to"}
     )
 
 

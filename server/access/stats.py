@@ -48,8 +48,8 @@ bp = Blueprint("stats", __name__, description="Room statistics and kiosk discrep
 def room_statistics(room: Room) -> dict[str, Any]:
     today = utcnow().date()
     # kept by the database as scans are written (migration 0012): one row each
-    tally = db.session.get(RoomTally, room.id)
-    day = db.session.get(RoomDayTally, (room.id, today))
+    tally = db.session.get(RoomTally, room.id) or RoomTally(scans=0, granted=0, visitors=0)
+    day = db.session.get(RoomDayTally, (room.id, today)) or RoomDayTally(scans=0, visitors=0)
     recent = db.session.execute(
         select(RoomAccess, Participant, User, EventSession.title, Participant.badge_number)
         .outerjoin(Participant, Participant.id == RoomAccess.participant_id)
@@ -70,12 +70,12 @@ def room_statistics(room: Room) -> dict[str, Any]:
     return {
         "room": {"id": str(room.id), "name": room.name, "capacity": room.capacity},
         "statistics": {
-            "total_scans": tally.scans if tally else 0,
-            "today_scans": day.scans if day else 0,
-            "granted": tally.granted if tally else 0,
-            "denied": tally.scans - tally.granted if tally else 0,
-            "unique_participants": tally.visitors if tally else 0,
-            "unique_participants_today": day.visitors if day else 0,
+            "total_scans": tally.scans,
+            "today_scans": day.scans,
+            "granted": tally.granted,
+            "denied": tally.scans - tally.granted,
+            "unique_participants": tally.visitors,
+            "unique_participants_today": day.visitors,
         },
         "recent_scans": [
             {

@@ -128,23 +128,22 @@ def list_participants(**args: Any) -> ResponseReturnValue:
     by badge number."""
     event_id = event_filter(args.get("event_id"))
     stmt = _visible(event_id)
-    everyone = current_identity().has(SEES_ALL) and not args.get("search")
     if args.get("badge_number") is not None:
-        everyone = False
         stmt = stmt.where(Participant.badge_number == args["badge_number"])
+    search = args.get("search") or ""
+    if text_problem(search, controls="line") is not None or len(search) > 200:
+        raise validation_error("search", "must be a line of text of at most 200 characters")
+    needle = search.strip().lower()
     order: ColumnElement[str] = Participant.badge_number
-    search = args.get("search")
-    if search:
-        if text_problem(search, controls="line") is not None or len(search) > 200:
-            raise validation_error("search", "must be a line of text of at most 200 characters")
-        needle = search.strip().lower()
-        if needle:
-            stmt = stmt.where(Participant.user_id.in_(matching_user_ids(needle)))
-            if selective(needle):
-                # without statistics SQLite would walk the list's index in order
-                # and test every row; `|| ''` leaves it the search's few rows to sort
-                order = Participant.badge_number.concat("")
+    if needle:
+        stmt = stmt.where(Participant.user_id.in_(matching_user_ids(needle)))
+        if selective(needle):
+            # without statistics SQLite would walk the list's index in order
+            # and test every row; `|| ''` leaves it the search's few rows to sort
+            order = Participant.badge_number.concat("")
     stmt = stmt.order_by(order, Participant.id)
+    # the whole list of the event: its tally counts it
+    everyone = current_identity().has(SEES_ALL) and not needle and args.get("badge_number") is None
     count = event_tally(event_id, "participants") if everyone else None
     return jsonify(paginate(stmt, participant_dict, args=args, count=count))
 

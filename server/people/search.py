@@ -10,7 +10,7 @@ On PostgreSQL a pg_trgm GIN index on the same expression serves ``LIKE``.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, literal_column, select, text
+from sqlalchemy import Select, literal_column, select, text
 
 from server.extensions import db
 from server.models import User
@@ -65,8 +65,4 @@ def matching_user_ids(needle: str) -> Select[tuple[int]]:
             .select_from(text("user_search"))
             .where(text("text LIKE :pattern ESCAPE '/'").bindparams(pattern=_like_pattern(needle)))
         )
-    return select(User.id).where(_matches_pg(needle))
-
-
-def _matches_pg(needle: str) -> ColumnElement[bool]:
-    return _PG_TEXT.like(_like_pattern(needle), escape="/")
+    return select(User.id).where(_PG_TEXT.like(_like_pattern(needle), escape="/"))

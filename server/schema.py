@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeVar
 
@@ -508,6 +508,46 @@ class Money(fields.String):
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str:
         return money(value)
+
+
+#: an amount as text: ASCII digits, a point, an optional sign (the range is checked after)
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]*)?")
+
+
+class Amount(Text):
+    """An amount of money in (a payment, a price): ``"5000.00"`` or a JSON number,
+    at least 0, two decimal places at most, within a NUMERIC(10, 2); answered by
+    :class:`Money`."""
+
+    MAX = Decimal("99999999.99")
+    PROBLEM = 'must be a decimal amount like "5000.00"'
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).update(
+            {"example": "5000.00", "oneOf": [{"type": "string"}, {"type": "number"}]}
+        )
+        super().__init__(max_len=20, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ma.ValidationError(self.PROBLEM)
+        text = value.strip() if isinstance(value, str) else repr(value)
+        if len(text) > 20:
+            raise ma.ValidationError(f"must be at most {self.MAX}")
+        if isinstance(value, str) and not _DECIMAL.fullmatch(text):
+            # Decimal() itself takes "1_000", "NaN" and digits of every script
+            raise ma.ValidationError(self.PROBLEM)
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ma.ValidationError(self.PROBLEM) from None
+        if not amount.is_finite():
+            raise ma.ValidationError(self.PROBLEM)
+        if not 0 <= amount <= self.MAX:
+            raise ma.ValidationError(f"must be between 0 and {self.MAX}")
+        if amount != amount.quantize(Decimal("0.01")):
+            raise ma.ValidationError("must have at most 2 decimal places")
+        return amount.quantize(Decimal("0.01"))
 
 
 class Flat(fields.Nested):

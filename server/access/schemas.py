@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from marshmallow import ValidationError, fields
 
 from server.access.models import PAYMENT_STATUSES
 from server.schema import (
+    Amount,
     Choice,
     Instant,
     JsonBool,
@@ -22,7 +22,6 @@ from server.schema import (
     QueryUUID,
     Schema,
     StrictSchema,
-    Text,
 )
 
 
@@ -112,38 +111,6 @@ class SessionAccessSchema(Schema):
     paid_at = Instant(required=True, allow_none=True)
     granted_at = Instant(required=True, allow_none=True)
     registered_at = Instant(required=True)
-
-
-class Amount(Text):
-    """An amount of money in: ``"5000.00"`` or a JSON number, at least 0, two
-    decimal places at most, within a NUMERIC(10, 2)."""
-
-    MAX = Decimal("99999999.99")
-    PROBLEM = 'must be a decimal amount like "5000.00"'
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("metadata", {}).update(
-            {"example": "5000.00", "oneOf": [{"type": "string"}, {"type": "number"}]}
-        )
-        super().__init__(max_len=20, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValidationError(self.PROBLEM)
-        text = value.strip() if isinstance(value, str) else repr(value)
-        if len(text) > 20:
-            raise ValidationError(f"must be at most {self.MAX}")
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ValidationError(self.PROBLEM) from None
-        if not amount.is_finite():
-            raise ValidationError(self.PROBLEM)
-        if not 0 <= amount <= self.MAX:
-            raise ValidationError(f"must be between 0 and {self.MAX}")
-        if amount != amount.quantize(Decimal("0.01")):
-            raise ValidationError("must have at most 2 decimal places")
-        return amount.quantize(Decimal("0.01"))
 
 
 class SessionAccessBodySchema(StrictSchema):

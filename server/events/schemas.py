@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +14,7 @@ from server.media import stored_url
 from server.schema import (
     MAX_INT,
     REQUIRED,
+    Amount,
     Choice,
     Email,
     Instant,
@@ -144,43 +144,6 @@ MIN_YEAR, MAX_YEAR = 1970, 9998
 def _when(**kwargs: Any) -> JsonInstant:
     """An instant an event or session may have; ``null`` is a 400."""
     return JsonInstant(min_year=MIN_YEAR, max_year=MAX_YEAR, none_is_missing=False, **kwargs)
-
-
-#: the largest price a Numeric(10, 2) column holds
-MAX_PRICE = Decimal("99999999.99")
-
-
-class Price(fields.String):
-    """A price of at least 0 with at most two decimals: ``"5000.00"`` (a JSON number
-    is taken too); answered as a string with two places."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        pattern = r"^\d+(\.\d{1,2})?$"
-        kwargs.setdefault("metadata", {}).update({"example": "5000.00", "pattern": pattern})
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ma.ValidationError('must be a decimal string such as "5000.00"')
-        text = str(value).strip()
-        if len(text) > 20:
-            raise ma.ValidationError(f"must be at most {MAX_PRICE}")
-        try:
-            price = Decimal(text)
-        except (InvalidOperation, ValueError):
-            raise ma.ValidationError('must be a decimal string such as "5000.00"') from None
-        if not price.is_finite():
-            raise ma.ValidationError('must be a decimal string such as "5000.00"')
-        if price < 0:
-            raise ma.ValidationError("must be at least 0")
-        if price > MAX_PRICE:
-            raise ma.ValidationError(f"must be at most {MAX_PRICE}")
-        if price != price.quantize(Decimal("0.01")):
-            raise ma.ValidationError("must have at most 2 decimal places")
-        return price.quantize(Decimal("0.01"))
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str:
-        return f"{(value or Decimal('0')):.2f}"
 
 
 #: where a session's live stream may be
@@ -350,7 +313,7 @@ class SessionInputSchema(Schema):
     status = _choice(SESSION_STATUSES)
     session_type = _choice(SESSION_TYPES)
     is_paid = _flag(metadata={"description": "an atelier only"})
-    price = Price()
+    price = Amount(none_is_missing=False)
     youtube_live_url = YouTubeURL()
     cover_image_url = WebURL()
 

@@ -4,6 +4,7 @@ of ``null``, ``""`` and a multipart form's strings, as the endpoints rely on."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from server.errors import APIError
 from server.schema import (
     REQUIRED,
+    Amount,
     Choice,
     Email,
     JsonBool,
@@ -38,6 +40,8 @@ class Body(Schema):
     blank_email = Email(allow_blank=True)
     phone = Phone()
     status = Choice(["b", "a"])
+    amount = Amount()
+    price = Amount(none_is_missing=False)
 
 
 def _fields(body: dict[str, Any]) -> dict[str, str]:
@@ -81,3 +85,20 @@ def test_text_and_choices_refuse_what_a_database_cannot_take() -> None:
     assert _fields({"status": "c"}) == {"status": "must be one of: b, a"}  # their order
     ref = uuid.uuid4()
     assert load(Body(), {"ref": str(ref), "status": "a"}) == {"ref": ref, "status": "a"}
+
+
+def test_one_money_reader_for_prices_and_payments() -> None:
+    assert load(Body(), {"amount": "5000", "price": 12.5}) == {
+        "amount": Decimal("5000.00"),
+        "price": Decimal("12.50"),
+    }
+    assert load(Body(), {"amount": " 0.10 "}) == {"amount": Decimal("0.10")}
+    assert load(Body(), {"amount": None}) == {}
+    assert _fields({"price": None}) == {"price": REQUIRED}
+    assert _fields({"amount": "12.345"}) == {"amount": "must have at most 2 decimal places"}
+    assert _fields({"amount": "-1"}) == {"amount": "must be between 0 and 99999999.99"}
+    assert _fields({"amount": "100000000"}) == {"amount": "must be between 0 and 99999999.99"}
+    problem = 'must be a decimal amount like "5000.00"'
+    for bad in (True, "NaN", "1e2", "Infinity", [], "٣", "1_000", "１", "0x10", ".5"):
+        assert _fields({"price": bad}) == {"price": problem}, bad
+    assert _fields({"amount": "9" * 21}) == {"amount": "must be at most 99999999.99"}

@@ -31,6 +31,17 @@ def _sqlite_bump(event_sql):
     )
 
 
+def _sqlite_leave(event_sql, when="1"):
+    return (
+        f"UPDATE event_tallies SET value = value + 1 "
+        f"WHERE event_id = {event_sql} AND name = {TALLY} AND {when};"
+    )
+
+
+# The side a participant leaves (a delete, the old event of a move) is only
+# updated (``_sqlite_leave``), never inserted: when the event itself is being
+# deleted, a new tally row would point at it. Its participants tally moves
+# there anyway, so the anchors' version changes all the same.
 _PG = f"""
 CREATE FUNCTION tally_participant_order() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -38,8 +49,10 @@ BEGIN
      AND OLD.badge_number IS NOT DISTINCT FROM NEW.badge_number THEN
     RETURN NULL;
   END IF;
-  IF TG_OP IN ('DELETE', 'UPDATE') THEN PERFORM tally_event(OLD.event_id, {TALLY}, 1); END IF;
-  IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND OLD.event_id <> NEW.event_id) THEN
+  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.event_id <> NEW.event_id) THEN
+    UPDATE event_tallies SET value = value + 1 WHERE event_id = OLD.event_id AND name = {TALLY};
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
     PERFORM tally_event(NEW.event_id, {TALLY}, 1);
   END IF;
   RETURN NULL;
@@ -58,16 +71,15 @@ def upgrade():
         )
         op.execute(
             "CREATE TRIGGER order_participant_delete AFTER DELETE ON participants BEGIN "
-            + _sqlite_bump("OLD.event_id") + " END"
+            + _sqlite_leave("OLD.event_id") + " END"
         )
         op.execute(
             "CREATE TRIGGER order_participant_update AFTER UPDATE OF event_id, badge_number "
             "ON participants WHEN OLD.event_id IS NOT NEW.event_id "
             "OR OLD.badge_number IS NOT NEW.badge_number BEGIN "
-            + _sqlite_bump("OLD.event_id")
-            + "INSERT INTO event_tallies (event_id, name, value) "
-            f"SELECT NEW.event_id, {TALLY}, 1 WHERE NEW.event_id IS NOT OLD.event_id "
-            "ON CONFLICT (event_id, name) DO UPDATE SET value = value + 1; END"
+            + _sqlite_leave("OLD.event_id", "OLD.event_id IS NOT NEW.event_id")
+            + _sqlite_bump("NEW.event_id")
+            + " END"
         )
     else:
         op.execute(_PG)

@@ -102,10 +102,11 @@ def verify_access(room_id: uuid.UUID) -> ResponseReturnValue:
     if isinstance(raw, dict):  # a client that sent the decoded JSON object itself
         raw = json.dumps(raw)
     session_id = _session_id(data.get("session"))
-    room = door_place(room_id)
+    now = utcnow()
+    room = door_place(room_id, now)
     if room is None or room.event_id != identity.event_id:
         raise APIError(404, "Room not found")
-    outcome = verify_at_door(room, parse_badge(raw), session_id, identity.user_id, utcnow())
+    outcome = verify_at_door(room, parse_badge(raw), session_id, identity.user_id, now)
     body = _verify_body(outcome, room.name)
     db.session.commit()
     return jsonify(body), outcome.verdict.http_status

@@ -11,19 +11,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Uuid, bindparam, select
 
-from server.changefeed import member_records, session_record
-from server.dbtypes import UTCDateTime
+from server.changefeed import member_records
 from server.extensions import db
 from server.models import EventSession, RevokedBadge, SessionAccess
 from server.schema import money
 from shared.badge import Badge
 from shared.decision import PersonFacts, SessionFacts
-from shared.sync import person_facts_from_member, pick_session, session_facts_from_record
+from shared.sync import person_facts_from_member
 
 
 @dataclass
@@ -67,30 +65,6 @@ _ACCESSES = select(
 )
 
 
-_RUNNING = select(
-    EventSession.id,
-    EventSession.room_id,
-    EventSession.title,
-    EventSession.start_time,
-    EventSession.end_time,
-    EventSession.is_paid,
-    EventSession.price,
-).where(
-    EventSession.room_id == bindparam("room_id", type_=Uuid()),
-    EventSession.start_time <= bindparam("at", type_=UTCDateTime()),
-    EventSession.end_time > bindparam("at", type_=UTCDateTime()),
-)
-
-
-def running_session(room_id: uuid.UUID, at: datetime) -> SessionFacts | None:
-    """The session held in the room at ``at``, picked as a kiosk picks it
-    (``shared.sync.pick_session``): one indexed query."""
-    rows = db.session.connection().execute(_RUNNING, {"room_id": room_id, "at": at})
-    records = [session_record(row) for row in rows]
-    picked = pick_session(records, str(room_id), at)
-    return session_facts_from_record(picked) if picked is not None else None
-
-
 def load_facts(
     event_id: uuid.UUID,
     badges: Collection[Badge],
@@ -99,7 +73,7 @@ def load_facts(
 ) -> Facts:
     """Facts for these badges and sessions in one event (Core statements built once).
 
-    ``known_sessions``: sessions already loaded (e.g. by :func:`running_session`),
+    ``known_sessions``: sessions already loaded (e.g. the one running at a door),
     not read again."""
     conn = db.session.connection()
     members = {

@@ -162,8 +162,9 @@ def questions_of_event(event_id: uuid.UUID) -> Select[tuple[SessionQuestion]]:
         .where(EventSession.event_id == event_id)
         .options(
             contains_eager(SessionQuestion.session),
-            # by a second query for the page's rows: a deep page skips rows alone
-            selectinload(SessionQuestion.participant).selectinload(Participant.user),
+            # by a second query for the page's rows: a deep page skips rows alone;
+            # the askers' users joined in that query (one statement, not two)
+            selectinload(SessionQuestion.participant).joinedload(Participant.user),
             selectinload(SessionQuestion.answered_by),
         )
     )

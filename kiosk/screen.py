@@ -11,6 +11,13 @@ person's name for granted, red with the reason for denied, amber for
 payment required, an old unsigned badge and "already scanned". Text is drawn with OpenCV's own
 font engine where it has one (OpenCV 5 ``cv2.FontFace``: accents and any
 Unicode), else with the Hershey fonts (ASCII: accents are dropped).
+
+A line with right-to-left letters (Arabic, Hebrew) is drawn with Pillow and a
+system TrueType font that has them (DejaVu Sans), from :func:`display_text`:
+Arabic letters in their joined forms, the line in the bidi algorithm's visual
+order. OpenCV 5.1's ``FontFace`` joins Arabic letters itself but lays out a
+right-to-left line with Latin in it wrongly ("أحمد (ACME)"), its built-in font
+has no presentation forms, and the Hershey fonts have no Arabic at all.
 """
 
 from __future__ import annotations
@@ -20,6 +27,12 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+import arabic_reshaper
+
+# python-bidi's pure Python algorithm: its Rust one (``bidi.get_display``) leaves
+# out rule L4, so brackets in right-to-left runs would not be mirrored
+from bidi.algorithm import get_display
 
 from kiosk.i18n import DEFAULT_LANG, Lang, reason_text, text
 from kiosk.scanner import Outcome, Polygon, ScanEvent
@@ -130,9 +143,62 @@ def ascii_text(value: str) -> str:
     return "".join(out)
 
 
+#: explicit bidi formatting: embeddings, overrides, isolates and their ends. They
+#: reorder the text after them, so a name carrying one could flip the rest of a line.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: LRM, RLM, ALM: invisible letters of one direction, reordering nothing by themselves
+BIDI_MARKS = frozenset("\u200e\u200f\u061c")
+#: a line that has one of these bidi classes has right-to-left letters
+_RTL_CLASSES = frozenset(("R", "AL"))
+
+
+def is_rtl(line: str) -> bool:
+    """Whether ``line`` has right-to-left letters (Arabic, Hebrew...)."""
+    return any(unicodedata.bidirectional(c) in _RTL_CLASSES for c in line)
+
+
+@lru_cache(maxsize=512)
+def display_text(logical: str) -> str:
+    """``logical`` as drawn by a font engine that neither joins letters nor
+    reorders them: Arabic letters in their joined forms (presentation forms,
+    ``arabic_reshaper``) and the line in visual order, left to right (the
+    Unicode bidi algorithm of ``python-bidi``, mirroring brackets in right-to-left
+    runs). The base direction is the first strong letter's: "أحمد (ACME)" is a
+    right-to-left line, "Dr. أحمد" a left-to-right one.
+
+    Bidi controls are dropped first (a name cannot reorder the text around it);
+    LRM/RLM/ALM count as letters and are dropped from the result. A line with no
+    right-to-left letter comes back as it is, less those characters."""
+    line = "".join(c for c in logical if c not in BIDI_CONTROLS)
+    if is_rtl(line):
+        line = get_display(arabic_reshaper.reshape(line))
+    return "".join(c for c in line if c not in BIDI_MARKS)
+
+
+def plain_text(logical: str) -> str:
+    """``logical`` for an engine that orders and joins letters itself (OpenCV 5's
+    ``FontFace``), or cannot draw them (Hershey): bidi controls and marks dropped."""
+    return "".join(c for c in logical if c not in BIDI_CONTROLS and c not in BIDI_MARKS)
+
+
+def _truetype_file(name: str) -> str | None:
+    for folder in _FONT_DIRS:
+        for candidate in (os.path.join(folder, name), os.path.join(folder, "dejavu", name)):
+            if os.path.isfile(candidate):
+                return candidate
+    return None
+
+
 class _Fonts:
     """Measure and draw a line of text ``px`` pixels high (cap height and
-    descenders included), with ``cv2.FontFace`` if there is one."""
+    descenders included), with ``cv2.FontFace`` if there is one; a line with
+    right-to-left letters with Pillow and :data:`TRUETYPE` if that font is there.
+
+    Lines are given in logical order; the engine chosen for a line draws and
+    measures the same string, :func:`display_text`'s for the TrueType path."""
+
+    #: (regular, bold) fonts with Arabic and Hebrew letters, in :data:`_FONT_DIRS`
+    TRUETYPE = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")
 
     def __init__(self) -> None:
         cv2 = _cv2()
@@ -142,6 +208,25 @@ class _Fonts:
                 self.face = cv2.FontFace("sans")
             except Exception:  # a build without its fonts
                 self.face = None
+        regular = _truetype_file(self.TRUETYPE[0])
+        #: TrueType font files by boldness, or empty (then no right-to-left shaping)
+        self.truetype: dict[bool, str] = {}
+        if regular is not None:
+            self.truetype = {False: regular, True: _truetype_file(self.TRUETYPE[1]) or regular}
+        self._pil: dict[tuple[int, bool], Any] = {}
+
+    def uses_truetype(self, line: str) -> bool:
+        return bool(self.truetype) and is_rtl(line)
+
+    def _pil_font(self, px: int, bold: bool) -> Any:
+        from PIL import ImageFont
+
+        key = (px, bold)
+        if key not in self._pil:
+            # BASIC: the text is already shaped and in visual order (display_text)
+            basic = ImageFont.Layout.BASIC
+            self._pil[key] = ImageFont.truetype(self.truetype[bold], px, layout_engine=basic)
+        return self._pil[key]
 
     def _hershey(self, px: int, bold: bool) -> tuple[int, float, int]:
         cv2 = _cv2()
@@ -152,6 +237,12 @@ class _Fonts:
 
     def size(self, line: str, px: int, bold: bool = False) -> tuple[int, int]:
         cv2 = _cv2()
+        if self.uses_truetype(line):
+            _left, top, right, bottom = self._pil_font(px, bold).getbbox(
+                display_text(line), anchor="ls"
+            )
+            return int(max(0, right)), int(bottom - top)
+        line = plain_text(line)
         if self.face is not None:
             x, _y, w, h = cv2.getTextSize(
                 (0, 0), line, (0, px), self.face, px, 700 if bold else 400
@@ -166,11 +257,41 @@ class _Fonts:
     ) -> None:
         """Draw ``line`` with its baseline at ``org`` (x, y)."""
         cv2 = _cv2()
+        if self.uses_truetype(line):
+            self._draw_truetype(img, display_text(line), org, color, px, bold)
+            return
+        line = plain_text(line)
         if self.face is not None:
             cv2.putText(img, line, org, color, self.face, px, 700 if bold else 400)
             return
         font, scale, thickness = self._hershey(px, bold)
         cv2.putText(img, ascii_text(line), org, font, scale, color, thickness, cv2.LINE_AA)
+
+    def _draw_truetype(
+        self, img: np.ndarray, visual: str, org: tuple[int, int], color: BGR, px: int, bold: bool
+    ) -> None:
+        """Draw ``visual`` (shaped, in visual order) with Pillow: its coverage
+        is blended in ``color`` into ``img``, in place."""
+        import numpy as np
+        from PIL import Image, ImageDraw
+
+        font = self._pil_font(px, bold)
+        left, top, right, bottom = font.getbbox(visual, anchor="ls")
+        if right <= left or bottom <= top:
+            return
+        mask = Image.new("L", (right - left, bottom - top), 0)
+        ImageDraw.Draw(mask).text((-left, -top), visual, fill=255, font=font, anchor="ls")
+        x0, y0 = org[0] + left, org[1] + top
+        height, width = img.shape[:2]
+        cx0, cy0 = max(0, x0), max(0, y0)
+        cx1, cy1 = min(width, x0 + mask.width), min(height, y0 + mask.height)
+        if cx1 <= cx0 or cy1 <= cy0:
+            return
+        alpha = np.asarray(mask, dtype=np.float32)[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+        alpha = alpha[..., None] / 255.0  # img is BGR: height x width x 3
+        region = img[cy0:cy1, cx0:cx1]
+        ink = np.array(color, dtype=np.float32)
+        region[...] = np.rint(region * (1.0 - alpha) + ink * alpha).astype(np.uint8)
 
 
 @lru_cache(maxsize=1)
@@ -180,7 +301,11 @@ def fonts() -> _Fonts:
 
 def fit_text(line: str, max_width: int, px: int, bold: bool = False) -> tuple[str, int]:
     """``line`` and a size at most ``px`` that fits in ``max_width``: the size
-    shrinks down to half, then the line is cut with an ellipsis."""
+    shrinks down to half, then the line is cut with an ellipsis.
+
+    ``line`` is in logical order and so is the cut: a name keeps its start and
+    the ellipsis is at its logical end (the left one, for a right-to-left line).
+    Widths are those of the string drawn (:meth:`_Fonts.size`)."""
     f = fonts()
     size = px
     while size > px // 2 and f.size(line, size, bold)[0] > max_width:
@@ -238,6 +363,14 @@ def draw_outlines(
         cv2.polylines(img, [pts], True, color, thickness, cv2.LINE_AA)
 
 
+def status_line(items: tuple[str, ...]) -> str:
+    """The status bar's text: ``items`` cleaned, left to right. LRMs around the
+    separators keep two right-to-left items in that order (the bidi algorithm
+    would otherwise read them, and the dot between, as one right-to-left run)."""
+    sep = "\u200e   ·   \u200e"
+    return "\u200e" + sep.join(clean_text(i, 120) for i in items if i)
+
+
 def draw_status(img: np.ndarray, rect: Rect, items: tuple[str, ...], online: bool | None) -> None:
     cv2 = _cv2()
     x, y, w, h = rect
@@ -247,7 +380,7 @@ def draw_status(img: np.ndarray, rect: Rect, items: tuple[str, ...], online: boo
     cv2.addWeighted(shade, 0.75, region, 0.25, 0, dst=region)
     r = max(3, h // 5)
     cv2.circle(img, (x + h // 2, y + h // 2), r, ONLINE_DOT[online], -1, cv2.LINE_AA)
-    line = "   ·   ".join(clean_text(i, 120) for i in items if i)
+    line = status_line(items)
     _text_in(img, line, (x + h, y + 1, w - h - 4, h - 2), STATUS_TEXT, bold=False, center=False)
 
 

@@ -75,16 +75,13 @@ def qr_card(payload: bytes | str, side: int, caption: str | None = None) -> np.n
         card, "BADGEGATE", (n // 12, band * 2 // 3), cv2.FONT_HERSHEY_DUPLEX, n / 500, (255,) * 3, 2
     )
     card[band : band + n] = code[..., None]
-    if caption:
-        cv2.putText(
-            card,
-            caption[:32],
-            (n // 12, band + n + text_h * 2 // 3),
-            cv2.FONT_HERSHEY_DUPLEX,
-            n / 600,
-            (30, 30, 30),
-            2,
-            cv2.LINE_AA,
+    if caption:  # a name: drawn as the kiosk draws names (Arabic joined, right to left)
+        from kiosk import screen
+
+        left = n // 12
+        line, px = screen.fit_text(screen.clean_text(caption, 32), n - 2 * left, max(8, n // 20))
+        screen.fonts().draw(
+            card, line, (left, band + n + text_h * 2 // 3), (30, 30, 30), px, bold=False
         )
     return card
 

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from server import actionlog
+from server.access.checkin import checked_in_at
 from server.access.schemas import (
     GeneratedBadgeSchema,
     GenerateSchema,
@@ -162,12 +163,15 @@ def generate(data: dict[str, Any]) -> ResponseReturnValue:
     else:
         profile = ensure_profile(member)
     payload = signed_badge(profile).payload()
+    first = checked_in_at(member.id, [identity.event_id]).get(identity.event_id)
     body = {
         "user_id": member.id,
         "badge_id": profile.badge_id,
         "qr_code_data": payload,
         "qr_code_image": qr_png_data_uri(payload),
         "reissued": reissue,
+        "is_checked_in": first is not None,
+        "checked_in_at": iso(first) if first is not None else None,
     }
     db.session.commit()
     return jsonify(body), 201 if reissue else 200

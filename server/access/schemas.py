@@ -77,6 +77,12 @@ class GeneratedBadgeSchema(Schema):
     qr_code_data = fields.String(required=True)
     qr_code_image = fields.String(required=True, metadata={"description": "a PNG data URI"})
     reissued = fields.Boolean(required=True)
+    is_checked_in = fields.Boolean(required=True)
+    checked_in_at = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"format": "date-time", "description": "first let in by a door of the event"},
+    )
 
 
 class RoomStatisticsSchema(Schema):

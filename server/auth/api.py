@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, jsonify
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from server.access.checkin import checked_in_at
 from server.auth import limits, tokens
 from server.auth.permissions import (
     Identity,
@@ -64,17 +66,36 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 
 @dataclass(frozen=True)
+class BadgeView:
+    """A user's badge as shown in one event: with their check-in there (``BadgeSchema``)."""
+
+    profile: UserProfile
+    checked_in_at: datetime | None = None
+
+    @property
+    def badge_id(self) -> str:
+        return self.profile.badge_id
+
+    @property
+    def is_checked_in(self) -> bool:
+        return self.checked_in_at is not None
+
+
+@dataclass(frozen=True)
 class Membership:
     """An event with the user's role in it and their badge (``EventSummarySchema``)."""
 
     event: Event
     role: str
     profile: UserProfile | None
+    checked_in_at: datetime | None = None
 
     @property
-    def badge(self) -> UserProfile | None:
+    def badge(self) -> BadgeView | None:
         """Controllers get no badge: they scan, they are not scanned."""
-        return self.profile if self.role != Role.CONTROLLEUR else None
+        if self.profile is None or self.role == Role.CONTROLLEUR:
+            return None
+        return BadgeView(self.profile, self.checked_in_at)
 
     @property
     def permissions(self) -> list[str]:
@@ -90,6 +111,11 @@ class ProfileView:
     event_id: uuid.UUID | None
     role: str | None
     participant_id: uuid.UUID | None
+    checked_in_at: datetime | None = None
+
+    @property
+    def badge(self) -> BadgeView:
+        return BadgeView(self.profile, self.checked_in_at)
 
 
 def hash_password(password: str) -> str:
@@ -126,6 +152,18 @@ def check_login(email: str | None, password: str | None) -> User | None:
     return db.session.get(User, found.id)
 
 
+def _checked_in(user_id: int, event_id: uuid.UUID | None) -> datetime | None:
+    return checked_in_at(user_id, [event_id]).get(event_id) if event_id else None
+
+
+def _membership_list(
+    user_id: int, memberships: list[tuple[UserEventAssignment, Event]], profile: UserProfile
+) -> list[Membership]:
+    """The user's events, each with their badge and check-in there (one query)."""
+    first = checked_in_at(user_id, [e.id for _a, e in memberships])
+    return [Membership(e, a.role, profile, first.get(e.id)) for a, e in memberships]
+
+
 def _memberships(user_id: int) -> list[tuple[UserEventAssignment, Event]]:
     stmt = (
         select(UserEventAssignment, Event)
@@ -147,7 +185,9 @@ def _session_answer(user: User, assignment: UserEventAssignment, event: Event) -
         {
             **tokens.issue_pair(user.id, event.id, assignment.role),
             "user": user,
-            "current_event": Membership(event, assignment.role, profile),
+            "current_event": Membership(
+                event, assignment.role, profile, _checked_in(user.id, event.id)
+            ),
             "requires_event_selection": False,
         }
     )
@@ -248,7 +288,7 @@ def login(data: dict[str, Any]) -> ResponseReturnValue:
                 **tokens.issue_pair(user.id, None, None),
                 "user": user,
                 "current_event": None,
-                "badge": profile,
+                "badge": BadgeView(profile),
                 "requires_event_selection": False,
             }
         )
@@ -258,7 +298,7 @@ def login(data: dict[str, Any]) -> ResponseReturnValue:
             {
                 "user": user,
                 "requires_event_selection": True,
-                "available_events": [Membership(e, a.role, profile) for a, e in memberships],
+                "available_events": _membership_list(user.id, memberships, profile),
                 "temp_token": tokens.issue("temp", user.id, None, None),
             }
         )
@@ -290,7 +330,7 @@ def switch_event(data: dict[str, Any]) -> ResponseReturnValue:
 def my_events() -> ResponseReturnValue:
     identity = current_identity()
     profile = profile_for_reading(identity.user)
-    results = [Membership(e, a.role, profile) for a, e in _memberships(identity.user.id)]
+    results = _membership_list(identity.user_id, _memberships(identity.user_id), profile)
     answer = MyEventsSchema().dump(
         {
             "count": len(results),
@@ -307,7 +347,12 @@ def my_events() -> ResponseReturnValue:
 def _profile_answer(identity: Identity) -> dict[str, Any]:
     profile = profile_for_reading(identity.user)
     view = ProfileView(
-        identity.user, profile, identity.event_id, identity.role, _participant_id(identity)
+        identity.user,
+        profile,
+        identity.event_id,
+        identity.role,
+        _participant_id(identity),
+        _checked_in(identity.user_id, identity.event_id),
     )
     return ProfileSchema().dump(view)  # type: ignore[no-any-return]
 

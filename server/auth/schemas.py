@@ -78,20 +78,23 @@ class RefreshSchema(Schema):
 
 
 class BadgeSchema(Schema):
-    """A user's badge (their ``UserProfile``), signed: the same in every event."""
+    """A user's badge (their ``UserProfile``), signed: the same in every event;
+    ``is_checked_in``: let in by a door of this event (``server.access.checkin``)."""
 
     badge_id = fields.String(required=True)
     qr_code_data = fields.Function(
-        lambda profile: signed_badge(profile).payload(),
+        lambda view: signed_badge(view.profile).payload(),
         required=True,
         metadata={"type": "string", "description": "the badge's QR code text, signed"},
     )
-    is_checked_in = fields.Boolean(required=True, dump_default=False)
+    is_checked_in = fields.Boolean(required=True)
 
 
 class CurrentBadgeSchema(BadgeSchema):
-    checked_in_at = fields.String(
-        required=True, allow_none=True, dump_default=None, metadata={"format": "date-time"}
+    checked_in_at = Instant(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the first time a door of this event let the badge in"},
     )
 
 
@@ -171,7 +174,7 @@ class ProfileSchema(Schema):
         required=True,
         metadata={"type": "object", "description": "the badge's QR code, decoded"},
     )
-    badge = fields.Nested(BadgeSchema, attribute="profile", required=True)
+    badge = fields.Nested(CurrentBadgeSchema, required=True)
     current_event_id = fields.UUID(attribute="event_id", required=True, allow_none=True)
     role = fields.String(required=True, allow_none=True)
     participant_id = fields.UUID(

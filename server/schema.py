@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeVar
@@ -215,6 +215,19 @@ class QueryUUID(fields.UUID):
             return uuid.UUID(value)
         except ValueError:
             raise ma.ValidationError("must be a valid UUID") from None
+
+
+class QueryDay(fields.Date):
+    """A UTC day, YYYY-MM-DD: read as (its start, the next day's start)."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> tuple[datetime, datetime]:
+        try:
+            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+            return day, day + timedelta(days=1)
+        except (TypeError, ValueError, OverflowError):
+            raise ma.ValidationError("must be a date, YYYY-MM-DD") from None
 
 
 class QueryChoice(fields.String):

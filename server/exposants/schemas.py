@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_dump
+from marshmallow import fields, post_dump
 
 from server.schema import (
     Flat,
@@ -14,6 +13,7 @@ from server.schema import (
     PageArgs,
     QrData,
     QueryChoice,
+    QueryDay,
     QuerySchema,
     QueryUUID,
     Schema,
@@ -100,19 +100,6 @@ class ScanRecordedSchema(ScanSchema):
         return data
 
     fields = fields.Dict(keys=fields.String(), values=fields.String())
-
-
-class QueryDay(fields.Date):
-    """A UTC day, YYYY-MM-DD: read as (its start, the next day's start)."""
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> tuple[datetime, datetime]:
-        try:
-            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-            return day, day + timedelta(days=1)
-        except (TypeError, ValueError, OverflowError):
-            raise ValidationError("must be a date, YYYY-MM-DD") from None
 
 
 class ScanListArgs(PageArgs):

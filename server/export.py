@@ -1,4 +1,4 @@
-"""The visits workbook as bytes (layout and writer: ``shared.leads``)."""
+"""Workbooks as bytes and as answers (layout and writer: ``shared.leads``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 import openpyxl
 import openpyxl.styles
+from flask import Response, send_file
 
-from shared.leads import Sheet, fill_workbook
+from shared.leads import MIMETYPE, Sheet, fill_workbook
 
 
 def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
@@ -16,3 +17,21 @@ def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
     out = io.BytesIO()
     fill_workbook(sheets, openpyxl).save(out)
     return out.getvalue()
+
+
+def xlsx_response(sheets: Sequence[Sheet], filename: str, *, attachment: bool = True) -> Response:
+    """The workbook of ``sheets`` as an answer: ``Content-Disposition`` ``attachment``
+    (else ``inline``) with ``filename``, also in ``X-Filename``; never cached."""
+    response = send_file(
+        io.BytesIO(workbook_bytes(sheets)),
+        mimetype=MIMETYPE,
+        as_attachment=attachment,
+        download_name=filename,
+        max_age=0,
+        etag=False,
+        conditional=False,
+    )
+    response.headers["X-Filename"] = filename
+    response.headers["Access-Control-Expose-Headers"] = "Content-Disposition, X-Filename"
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -189,9 +189,14 @@ def build_workbook(events: Sequence[EventRef], visits: Iterable[Visit]) -> list[
     return [_sheet(SUMMARY_SHEET, SUMMARY_HEADERS, summary, (2, 3), total_row=True), *details]
 
 
+def safe_name_part(text: str, fallback: str) -> str:
+    """``text`` as a part of a safe ASCII file name (``fallback`` when nothing is left)."""
+    return _SAFE_NAME.sub("_", text).strip("._") or fallback
+
+
 def export_filename(username: str, now: datetime) -> str:
     """``Statistiques_Visiteurs_{username}_{timestamp}.xlsx`` (a safe ASCII file name)."""
-    safe = _SAFE_NAME.sub("_", username).strip("._") or "exposant"
+    safe = safe_name_part(username, "exposant")
     return f"Statistiques_Visiteurs_{safe}_{as_utc(now):%Y%m%d_%H%M%S}.xlsx"
 
 

@@ -12,13 +12,12 @@ logged too (status ``denied``) and answered with the verdict's HTTP code. A
 
 from __future__ import annotations
 
-import io
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import jsonify, send_file
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
@@ -35,7 +34,7 @@ from server.auth.permissions import (
 from server.badges import ensure_profile
 from server.errors import REQUIRED, APIError, validation_error
 from server.events.api import event_filter
-from server.export import workbook_bytes
+from server.export import xlsx_response
 from server.exposants.schemas import (
     XLSX,
     ExportArgs,
@@ -52,7 +51,7 @@ from server.pagination import paginate
 from server.schema import Blueprint, documented, page_of
 from shared.badge import Badge, BadgeError, parse_badge, public_ref
 from shared.decision import Place, Reason, Verdict, decide
-from shared.leads import MIMETYPE, EventRef, Visit, build_workbook, export_filename
+from shared.leads import EventRef, Visit, build_workbook, export_filename
 from shared.roles import Role
 from shared.timefmt import utcnow
 
@@ -382,16 +381,4 @@ def export_excel(**args: Any) -> ResponseReturnValue:
         [event for _pid, event in booths], exposant_visits([pid for pid, _e in booths])
     )
     filename = export_filename(identity.user.username, utcnow())
-    response = send_file(
-        io.BytesIO(workbook_bytes(sheets)),
-        mimetype=MIMETYPE,
-        as_attachment=action == "download",
-        download_name=filename,
-        max_age=0,
-        etag=False,
-        conditional=False,
-    )
-    response.headers["X-Filename"] = filename
-    response.headers["Access-Control-Expose-Headers"] = "Content-Disposition, X-Filename"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return xlsx_response(sheets, filename, attachment=action == "download")

@@ -19,6 +19,7 @@ from server.access.schemas import DiscrepancySchema, RoomStatisticsSchema
 from server.auth.permissions import (
     IS_CONTROLLER,
     IS_GESTIONNAIRE,
+    Identity,
     current_identity,
     require_auth,
     same_event,
@@ -110,12 +111,9 @@ def statistics(room_id: uuid.UUID) -> ResponseReturnValue:
     return jsonify(room_statistics(room_in_event(room_id)))
 
 
-@bp.get("/api/my-room/statistics/")
-@documented(bp, errors=(403, 404), answers={200: RoomStatisticsSchema})
-@require_auth(IS_CONTROLLER)
-def my_room_statistics() -> ResponseReturnValue:
-    """The controller's room: the current RoomAssignment, else the assignment's metadata."""
-    identity = current_identity()
+def controller_room(identity: Identity) -> uuid.UUID | None:
+    """The room a controller is posted to now: their RoomAssignment covering now,
+    else their role's ``metadata.assigned_room_id``; None when neither says."""
     now = utcnow()
     room_id = db.session.scalar(
         select(RoomAssignment.room_id)
@@ -134,6 +132,15 @@ def my_room_statistics() -> ResponseReturnValue:
             room_id = uuid.UUID(str(raw)) if raw else None
         except ValueError:
             room_id = None
+    return room_id
+
+
+@bp.get("/api/my-room/statistics/")
+@documented(bp, errors=(403, 404), answers={200: RoomStatisticsSchema})
+@require_auth(IS_CONTROLLER)
+def my_room_statistics() -> ResponseReturnValue:
+    """The controller's room: the current RoomAssignment, else the assignment's metadata."""
+    room_id = controller_room(current_identity())
     if room_id is None:
         raise APIError(404, "No room is assigned to you right now", code="no_room_assigned")
     return jsonify(room_statistics(room_in_event(room_id)))

@@ -95,8 +95,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         storage,
     )
     from server.access import api as qr
+    from server.access import attendance, stats
     from server.access import session_access_api as session_access
-    from server.access import stats
     from server.auth import api as auth
     from server.auth import limits
     from server.auth import reset as _reset  # noqa: F401  (registers its table)
@@ -125,6 +125,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     modules += (events, room_writes, session_writes)  # the organizers' writes
     modules += (password_reset, session_access, participants, user_assignments)
     modules += (annonces, questions, room_assignments, dashboard, media)
+    modules += (attendance,)
     register(app, api, [module.bp for module in modules])
     signing.init_app(app)
     sealing.init_app(app)

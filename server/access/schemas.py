@@ -19,6 +19,8 @@ from server.schema import (
     PageArgs,
     QueryBool,
     QueryChoice,
+    QueryDay,
+    QuerySchema,
     QueryUUID,
     Schema,
     StrictSchema,
@@ -187,3 +189,95 @@ class MyAteliersSchema(Schema):
     participant = fields.Nested(_AtelierParticipantSchema, required=True)
     summary = fields.Nested(_AtelierSummarySchema, required=True)
     ateliers = fields.List(fields.Nested(_AtelierSchema), required=True)
+
+
+class AttendeeSchema(Schema):
+    """A participant let into the session's room while it ran: once, with their first
+    granted entry in the session's time and how many granted scans they had then."""
+
+    participant_id = fields.UUID(required=True)
+    user_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "null for a role the participants list shows no email to"},
+    )
+    badge_number = fields.String(required=True)
+    organisation = fields.String(required=True)
+    first_entry = Instant(required=True)
+    scans = fields.Integer(required=True, metadata={"description": "granted scans in the window"})
+
+
+class AttendanceRoomSchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    capacity = fields.Integer(required=True)
+
+
+class AttendanceSessionSchema(Schema):
+    id = fields.UUID(required=True)
+    title = fields.String(required=True)
+    start_time = Instant(required=True)
+    end_time = Instant(required=True)
+    room = fields.Nested(AttendanceRoomSchema, required=True)
+
+
+class SessionAttendanceSchema(Schema):
+    """A page of a session's attendees, with the session and its room's capacity."""
+
+    session = fields.Nested(AttendanceSessionSchema, required=True)
+    attendees = fields.Integer(required=True, metadata={"description": "every page's attendees"})
+    capacity = fields.Integer(required=True, metadata={"description": "the room's capacity"})
+    count = fields.Integer(required=True)
+    next = fields.String(required=True, allow_none=True)
+    previous = fields.String(required=True, allow_none=True)
+    results = fields.List(fields.Nested(AttendeeSchema), required=True)
+
+
+class EntrySessionSchema(Schema):
+    id = fields.UUID(required=True)
+    title = fields.String(required=True)
+
+
+class RoomEntrySchema(Schema):
+    """One granted entry scan of a participant in the room."""
+
+    id = fields.UUID(required=True, metadata={"description": "the scan"})
+    accessed_at = Instant(required=True)
+    participant_id = fields.UUID(required=True)
+    user_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "null for a role the participants list shows no email to"},
+    )
+    badge_number = fields.String(required=True)
+    organisation = fields.String(required=True)
+    session = fields.Nested(
+        EntrySessionSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "the session the scan was decided for, if any"},
+    )
+    decided_offline = fields.Boolean(required=True)
+
+
+class RoomAttendanceSchema(Schema):
+    """A page of a room's granted entries (of one UTC day with ``date``)."""
+
+    room = fields.Nested(AttendanceRoomSchema, required=True)
+    date = fields.Date(required=True, allow_none=True)
+    count = fields.Integer(required=True)
+    next = fields.String(required=True, allow_none=True)
+    previous = fields.String(required=True, allow_none=True)
+    results = fields.List(fields.Nested(RoomEntrySchema), required=True)
+
+
+class RoomAttendanceArgs(PageArgs):
+    date = QueryDay(metadata={"description": "a UTC day, YYYY-MM-DD"})
+
+
+class RoomAttendanceExportArgs(QuerySchema):
+    date = QueryDay(metadata={"description": "a UTC day, YYYY-MM-DD"})

@@ -33,7 +33,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from server.extensions import db
-from server.models import Annonce, SessionQuestion, User, UserEventAssignment
+from server.models import (
+    Annonce,
+    RoomAssignment,
+    SessionQuestion,
+    User,
+    UserEventAssignment,
+)
 from shared.roles import Role
 from shared.timefmt import iso, utcnow
 from tests.conftest import AuthActions, Factory, Member, World
@@ -81,6 +87,35 @@ class Ctx:
             db.session.add(row)
             db.session.commit()
             return row.id
+
+    def posted(self, room: uuid.UUID) -> uuid.UUID:
+        """``room``, with event A's controller posted to it now (once)."""
+        controller = self.a.members[C]
+        with self.app.app_context():
+            found = db.session.scalar(
+                select(RoomAssignment.id).where(
+                    RoomAssignment.user_id == controller.user_id, RoomAssignment.room_id == room
+                )
+            )
+            if found is None:
+                now = utcnow()
+                db.session.add(
+                    RoomAssignment(
+                        user_id=controller.user_id,
+                        room_id=room,
+                        event_id=self.a.event_id,
+                        role=C,
+                        start_time=now - timedelta(hours=1),
+                        end_time=now + timedelta(hours=1),
+                    )
+                )
+                db.session.commit()
+        return room
+
+    def posted_session(self) -> uuid.UUID:
+        """Event A's free session, with A's controller posted to its room (room 0)."""
+        self.posted(self.a.rooms[0])
+        return self.a.free_session
 
     def question(self) -> uuid.UUID:
         asker = self.a.members[P]
@@ -144,6 +179,32 @@ CASES: dict[str, Case] = {
                          None, (204, 204, 403, 403, 403, 400, 404)),
     "rooms.participants": Case("GET", lambda t: f"/api/rooms/{t.a.rooms[0]}/participants/", None,
                                (200, 200, 200, 403, 403, 400, 404)),
+    # -- attendance: a controller reads the room they are posted to --------
+    "attendance.session (the controller's room)": Case(
+        "GET", lambda t: f"/api/sessions/{t.posted_session()}/attendance/",
+        None, (200, 200, 200, 403, 403, 400, 404)),
+    "attendance.session (another room)": Case(
+        "GET", lambda t: f"/api/sessions/{t.a.paid_session}/attendance/", None,
+        (200, 200, 403, 403, 403, 400, 404)),
+    "attendance.session_export (the controller's room)": Case(
+        "GET",
+        lambda t: f"/api/sessions/{t.posted_session()}/attendance/export_excel/",
+        None, (200, 200, 200, 403, 403, 400, 404)),
+    "attendance.session_export (another room)": Case(
+        "GET", lambda t: f"/api/sessions/{t.a.paid_session}/attendance/export_excel/", None,
+        (200, 200, 403, 403, 403, 400, 404)),
+    "attendance.room (the controller's room)": Case(
+        "GET", lambda t: f"/api/rooms/{t.posted(t.a.rooms[0])}/attendance/", None,
+        (200, 200, 200, 403, 403, 400, 404)),
+    "attendance.room (another room)": Case(
+        "GET", lambda t: f"/api/rooms/{t.a.rooms[1]}/attendance/", None,
+        (200, 200, 403, 403, 403, 400, 404)),
+    "attendance.room_export (the controller's room)": Case(
+        "GET", lambda t: f"/api/rooms/{t.posted(t.a.rooms[0])}/attendance/export_excel/", None,
+        (200, 200, 200, 403, 403, 400, 404)),
+    "attendance.room_export (another room)": Case(
+        "GET", lambda t: f"/api/rooms/{t.a.rooms[1]}/attendance/export_excel/", None,
+        (200, 200, 403, 403, 403, 400, 404)),
     # -- sessions ----------------------------------------------------------
     "sessions.create": Case(
         "POST", lambda t: "/api/sessions/",

@@ -1,8 +1,10 @@
 """Attendance: who came into a session's room while it ran, and a room's entries.
 
-An entry is a *granted* door scan of a participant: the server's verdict when
-it has one (a kiosk's scan it judged again), else the scan's own, as the room
-tallies count it (migration 0012). A session's attendees are the participants
+An entry is a door scan of a participant that let them in: the door's own
+verdict (``server.access.checkin.LET_IN``, as check-in counts it), online or
+offline. A kiosk's scan the server judged otherwise is a discrepancy
+(``/api/events/{id}/discrepancies/``); the person came in all the same, and one
+the door turned away did not. A session's attendees are the participants
 with at least one entry in its room during ``[start_time, end_time)``, once
 each, by their first entry. Days are UTC days, as the room tallies' are.
 
@@ -24,6 +26,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import joinedload
 
+from server.access.checkin import LET_IN
 from server.access.schemas import (
     RoomAttendanceArgs,
     RoomAttendanceExportArgs,
@@ -53,10 +56,6 @@ from shared.timefmt import iso, utcnow
 
 bp = Blueprint("attendance", __name__, description="Who entered a session's room, a room's entries")
 
-#: a granted scan, by the server's verdict when it has one (as the room tallies count)
-GRANTED: ColumnElement[bool] = (
-    func.coalesce(RoomAccess.server_status, RoomAccess.status) == "granted"
-)
 
 SUMMARY_SHEET = "Résumé"
 SESSION_SUMMARY_HEADERS = (
@@ -134,7 +133,7 @@ def _attendees(session: EventSession) -> tuple[Select[Any], Select[Any]]:
             RoomAccess.participant_id.is_not(None),
             RoomAccess.access_time >= session.start_time,
             RoomAccess.access_time < session.end_time,
-            GRANTED,
+            LET_IN,
         )
         .group_by(RoomAccess.participant_id)
         .subquery()
@@ -153,7 +152,7 @@ def _entries(room: Room, day: tuple[datetime, datetime] | None) -> tuple[Select[
     where: list[ColumnElement[bool]] = [
         RoomAccess.room_id == room.id,
         RoomAccess.participant_id.is_not(None),
-        GRANTED,
+        LET_IN,
     ]
     if day is not None:
         where += [RoomAccess.access_time >= day[0], RoomAccess.access_time < day[1]]

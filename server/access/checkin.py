@@ -14,12 +14,16 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from server.extensions import db
 from server.models import RoomAccess
 
-GRANTED = "granted"
+#: a scan that let its holder in: the door's own verdict, online or offline.
+#: Presence (check-in, attendance) counts what happened at the door; a server
+#: verdict that differs is a discrepancy to follow up, not a person who was
+#: not there (or one who was turned away)
+LET_IN: ColumnElement[bool] = RoomAccess.status == "granted"
 
 
 def checked_in_at(user_id: int, event_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, datetime]:
@@ -31,7 +35,7 @@ def checked_in_at(user_id: int, event_ids: Collection[uuid.UUID]) -> dict[uuid.U
         .where(
             RoomAccess.user_id == user_id,
             RoomAccess.event_id.in_(list(event_ids)),
-            RoomAccess.status == GRANTED,
+            LET_IN,
         )
         .group_by(RoomAccess.event_id)
     )

@@ -140,9 +140,10 @@ def test_the_attendees_are_the_granted_entries_in_the_room_while_it_ran(
     add_scan(app, w, early, t0 - timedelta(seconds=1))
     add_scan(app, w, after, held.end)  # the end is not in the session
     add_scan(app, w, elsewhere, t0 + timedelta(minutes=10), room=1)
-    # the kiosk let them in, the server's verdict says it should not have
+    # the kiosk let them in, the server's verdict says it should not have: they
+    # came in all the same (a discrepancy to follow up)
     add_scan(app, w, overturned, t0 + timedelta(minutes=10), server_status="denied")
-    # the kiosk refused, the server's verdict grants: the server's verdict counts
+    # the kiosk refused, the server's verdict would have granted: turned away
     add_scan(app, w, upheld, t0 + timedelta(minutes=30), status="denied", server_status="granted")
     # a denied scan of someone let in does not add to their scans
     add_scan(app, w, twice, t0 + timedelta(minutes=25), status="denied")
@@ -151,7 +152,7 @@ def test_the_attendees_are_the_granted_entries_in_the_room_while_it_ran(
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
     order = [row["participant_id"] for row in body["results"]]
-    assert order == [str(m.participant_id) for m in (at_start, twice, upheld, late)]
+    assert order == [str(m.participant_id) for m in (at_start, twice, overturned, late)]
     assert body["count"] == body["attendees"] == 4
     first = body["results"][1]
     assert first["first_entry"] == iso(t0 + timedelta(minutes=5))
@@ -243,25 +244,27 @@ def test_a_rooms_entries_are_every_granted_entry_oldest_first(
     two = add_scan(app, w, a, today + timedelta(seconds=9))
     old = add_scan(app, w, b, yesterday, offline=True)
     add_scan(app, w, b, today + timedelta(seconds=7), status="denied")
-    add_scan(app, w, b, today + timedelta(seconds=8), server_status="denied")
+    # let in by the door, judged otherwise by the server: an entry all the same
+    judged = add_scan(app, w, b, today + timedelta(seconds=8), server_status="denied")
     add_scan(app, w, b, today + timedelta(seconds=8), room=1)
     url = f"/api/rooms/{w.rooms[0]}/attendance/"
     body = client.get(url, headers=c.headers[G]).get_json()
-    assert [row["id"] for row in body["results"]] == [str(old), str(one), str(two)]
-    assert body["count"] == 3 and body["date"] is None
+    assert [row["id"] for row in body["results"]] == [str(old), str(one), str(judged), str(two)]
+    assert body["count"] == 4 and body["date"] is None
     assert body["room"] == {"id": str(w.rooms[0]), "name": "Room 0", "capacity": 0}
-    first, second, _third = body["results"]
+    first, second, _third, _fourth = body["results"]
     assert first["decided_offline"] is True and first["session"] is None
     assert second["session"] == {"id": str(held.id), "title": "Atelier IA"}
     assert second["accessed_at"] == iso(today + timedelta(seconds=5))
     assert second["participant_id"] == str(a.participant_id) and second["email"] == a.email
     day = client.get(f"{url}?date={today:%Y-%m-%d}", headers=c.headers[G]).get_json()
-    assert [row["id"] for row in day["results"]] == [str(one), str(two)]
+    assert [row["id"] for row in day["results"]] == [str(one), str(judged), str(two)]
     assert day["date"] == f"{today:%Y-%m-%d}"
     before = client.get(f"{url}?date={yesterday:%Y-%m-%d}&page_size=1", headers=c.headers[G])
     assert [row["id"] for row in before.get_json()["results"]] == [str(old)]
     paged = client.get(f"{url}?page_size=2&page=2", headers=c.headers[G]).get_json()
-    assert [row["id"] for row in paged["results"]] == [str(two)] and paged["count"] == 3
+    assert [row["id"] for row in paged["results"]] == [str(judged), str(two)]
+    assert paged["count"] == 4
 
 
 @pytest.mark.parametrize(

@@ -191,9 +191,8 @@ class MyAteliersSchema(Schema):
     ateliers = fields.List(fields.Nested(_AtelierSchema), required=True)
 
 
-class AttendeeSchema(Schema):
-    """A participant let into the session's room while it ran: once, with their first
-    granted entry in the session's time and how many granted scans they had then."""
+class _AttendingPersonSchema(Schema):
+    """Who an attendance row is about."""
 
     participant_id = fields.UUID(required=True)
     user_id = fields.Integer(required=True)
@@ -205,6 +204,12 @@ class AttendeeSchema(Schema):
     )
     badge_number = fields.String(required=True)
     organisation = fields.String(required=True)
+
+
+class AttendeeSchema(_AttendingPersonSchema):
+    """A participant let into the session's room while it ran: once, with their first
+    granted entry in the session's time and how many granted scans they had then."""
+
     first_entry = Instant(required=True)
     scans = fields.Integer(required=True, metadata={"description": "granted scans in the window"})
 
@@ -240,21 +245,11 @@ class EntrySessionSchema(Schema):
     title = fields.String(required=True)
 
 
-class RoomEntrySchema(Schema):
+class RoomEntrySchema(_AttendingPersonSchema):
     """One granted entry scan of a participant in the room."""
 
     id = fields.UUID(required=True, metadata={"description": "the scan"})
     accessed_at = Instant(required=True)
-    participant_id = fields.UUID(required=True)
-    user_id = fields.Integer(required=True)
-    name = fields.String(required=True)
-    email = fields.String(
-        required=True,
-        allow_none=True,
-        metadata={"description": "null for a role the participants list shows no email to"},
-    )
-    badge_number = fields.String(required=True)
-    organisation = fields.String(required=True)
     session = fields.Nested(
         EntrySessionSchema,
         required=True,

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from kiosk.store import BoothVisit, KioskStore, StoreError
 from shared.badge import MAX_PAYLOAD_CHARS, Badge, parse_badge
-from shared.decision import PersonFacts, Place, SessionFacts, Verdict, decide
+from shared.decision import Direction, PersonFacts, Place, SessionFacts, Verdict, decide
 from shared.signing import SignatureCheck
 from shared.sync import Scan, person_facts_from_member, pick_session, session_facts_from_record
 from shared.timefmt import as_utc, utcnow
@@ -44,8 +44,12 @@ def decide_scan(
     *,
     offline: bool = True,
     notes: str | None = None,
+    direction: Direction | None = None,
 ) -> tuple[Verdict, Scan]:
     """The verdict for a scanned payload at this kiosk, and the scan to queue.
+
+    ``direction``: a door's entry or exit (default: the kiosk's current way,
+    ``KioskStore.place().direction``); a booth's scans are always ``in``.
 
     ``now`` is the kiosk's clock (default: now); it is corrected by the clock
     offset measured against the server, and that corrected time is both the
@@ -79,6 +83,7 @@ def decide_scan(
             mode="door",
             session_id=session_id,
             session=session,
+            direction=direction or cfg.direction,
         )
 
     person: PersonFacts | None = None
@@ -109,6 +114,7 @@ def decide_scan(
         room_id=_uuid_or_none(place.room_id),
         session_id=_uuid_or_none(place.session_id),
         notes=notes,
+        direction=place.direction,
     )
     return verdict, scan
 
@@ -120,6 +126,7 @@ def record_scan(
     *,
     offline: bool | None = None,
     notes: str | None = None,
+    direction: Direction | None = None,
 ) -> tuple[Verdict, Scan]:
     """:func:`decide_scan`, then queue the scan durably (before anyone sees the verdict).
 
@@ -129,7 +136,9 @@ def record_scan(
     """
     if offline is None:
         offline = not store.place().online
-    verdict, scan = decide_scan(store, raw_payload, now, offline=offline, notes=notes)
+    verdict, scan = decide_scan(
+        store, raw_payload, now, offline=offline, notes=notes, direction=direction
+    )
     store.enqueue(scan, booth_visit(store, verdict) if scan.kind == "booth_visit" else None)
     return verdict, scan
 

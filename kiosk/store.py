@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from shared import sealing
 from shared.badge import public_ref, redacted_payload
+from shared.decision import Direction
 from shared.gcpause import gc_paused
 from shared.signing import NO_KEYS, Keyring, key_record, public_keys_from_records
 from shared.sync import ENTITIES, MAX_NOTES, ChangePage, Scan
@@ -50,9 +51,10 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "kiosk.db"
 #: 2: the ``visits`` table (booth leads); 3: no badge secrets (members without
-#: badge ids, sent scans without their badge). The schema script is idempotent, so
-#: an older store gets what it lacks on opening (see :meth:`KioskStore._upgrade`).
-SCHEMA_VERSION = 3
+#: badge ids, sent scans without their badge); 4: a scan's direction (``in`` or
+#: ``out``). The schema script is idempotent, so an older store gets what it
+#: lacks on opening (see :meth:`KioskStore._upgrade`).
+SCHEMA_VERSION = 4
 
 #: The meta keys (values are stored as text; see the typed accessors).
 META_KEYS = (
@@ -66,6 +68,7 @@ META_KEYS = (
     "room_id",
     "room_name",
     "pinned_session_id",
+    "direction",
     "exposant_user_id",
     "cursor",
     "last_seq",
@@ -127,6 +130,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     session_id TEXT,
     notes TEXT,
     decided_offline INTEGER NOT NULL,
+    direction TEXT NOT NULL DEFAULT 'in' CHECK (direction IN ('in', 'out')),
     state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'rejected')),
     reject_reason TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -197,6 +201,8 @@ class PlaceConfig:
     pinned_session_id: str | None
     clock_offset_ms: int
     online: bool
+    #: the way a door scans now: ``in`` (entries) or ``out`` (exits)
+    direction: Direction = "in"
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,6 +428,15 @@ class KioskStore:
                     "UPDATE outbox SET payload = ? WHERE client_id = ?",
                     [(redacted_payload(p), c) for c, p in rows.fetchall()],
                 )
+        if 0 < version < 4:
+            # every scan queued before directions was an entry
+            with self.transaction() as tx:
+                columns = {r[1] for r in tx.execute("PRAGMA table_info(outbox)")}
+                if columns and "direction" not in columns:
+                    tx.execute(
+                        "ALTER TABLE outbox ADD COLUMN direction TEXT NOT NULL DEFAULT 'in'"
+                        " CHECK (direction IN ('in', 'out'))"
+                    )
         conn.executescript(_SCHEMA)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -547,7 +562,7 @@ class KioskStore:
             .execute(
                 "SELECT key, value FROM meta WHERE key IN"
                 " ('event_id', 'mode', 'room_id', 'pinned_session_id', 'clock_offset_ms',"
-                " 'online')"
+                " 'online', 'direction')"
             )
             .fetchall()
         )
@@ -559,6 +574,7 @@ class KioskStore:
             pinned_session_id=m.get("pinned_session_id") or None,
             clock_offset_ms=int(offset) if offset else 0,
             online=m.get("online") == "1",
+            direction="out" if m.get("direction") == "out" else "in",
         )
 
     def keyring(self) -> Keyring:
@@ -800,8 +816,8 @@ class KioskStore:
             d["payload"] = sealer.seal(d["client_id"], d["payload"])
         conn.execute(
             "INSERT INTO outbox (client_id, kind, payload, scanned_at, status, reason,"
-            " room_id, session_id, notes, decided_offline, state, attempts, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+            " room_id, session_id, notes, decided_offline, direction, state, attempts,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
             (
                 d["client_id"],
                 d["kind"],
@@ -813,6 +829,7 @@ class KioskStore:
                 d["session_id"],
                 d["notes"],
                 int(scan.decided_offline),
+                d["direction"],
                 iso(utcnow()),
             ),
         )
@@ -829,7 +846,7 @@ class KioskStore:
             self._conn()
             .execute(
                 "SELECT client_id, kind, payload, scanned_at, status, reason, room_id,"
-                " session_id, notes, decided_offline, rowid FROM outbox"
+                " session_id, notes, decided_offline, direction, rowid FROM outbox"
                 " WHERE state = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?",
                 (position, limit),
             )
@@ -1097,9 +1114,19 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
 
 
 def _scan_from_row(row: Sequence[Any]) -> Scan:
-    (client_id, kind, payload, scanned_at, status, reason, room_id, session_id, notes, offline) = (
-        row
-    )
+    (
+        client_id,
+        kind,
+        payload,
+        scanned_at,
+        status,
+        reason,
+        room_id,
+        session_id,
+        notes,
+        offline,
+        direction,
+    ) = row
     return Scan(
         client_id=uuid.UUID(client_id),
         kind=kind,
@@ -1111,4 +1138,5 @@ def _scan_from_row(row: Sequence[Any]) -> Scan:
         room_id=_uuid_or_none(room_id),
         session_id=_uuid_or_none(session_id),
         notes=notes,
+        direction=direction,
     )

@@ -25,7 +25,10 @@ Order of checks (the seed's, with input checks first):
 6. paid session: an access that gives access, paid or granted free
    (``payment_required``, 402).
 
-In booth mode (an exposant scanning a visitor) only checks 1, 3 and 4 apply.
+In booth mode (an exposant scanning a visitor) only checks 1, 3 and 4 apply,
+and so they do at a door for an exit (``direction="out"``): a person of the
+event with a valid badge goes out, whatever the room or the session (an exit
+is logged to know who is inside, and no one is kept in for want of a payment).
 
 A user who is not a person of the event (no assignment, no participant
 record) is ``not_in_event`` whether or not the account exists elsewhere: a
@@ -46,6 +49,9 @@ from shared.signing import SignatureCheck
 from shared.timefmt import iso
 
 Mode = Literal["door", "booth"]
+#: which way a door scan goes: into the room (the seed's only way) or out of it
+Direction = Literal["in", "out"]
+DIRECTIONS: tuple[Direction, ...] = ("in", "out")
 
 
 class Reason(StrEnum):
@@ -119,6 +125,8 @@ class Place:
     session_id: str | None = None
     #: that session's facts, or None when it is not a session of this event
     session: SessionFacts | None = None
+    #: a door's scan: an entry or an exit (a booth's is always ``in``)
+    direction: Direction = "in"
 
 
 #: the payment statuses of an access that lets its holder into a paid session
@@ -178,6 +186,7 @@ class Verdict:
     session_title: str | None = None
     session_price: str | None = None
     detail: str | None = field(default=None)
+    direction: Direction = "in"
 
     @property
     def granted(self) -> bool:
@@ -220,6 +229,7 @@ def decide(
             session_title=session.title if session else None,
             session_price=session.price if session else None,
             detail=detail,
+            direction=place.direction,
         )
 
     if isinstance(badge, BadgeError):
@@ -252,7 +262,7 @@ def decide(
     # 1. event
     if person.role is None:
         return verdict(Reason.NOT_IN_EVENT)
-    if not door or person.role in STAFF_ROLES:
+    if not door or person.role in STAFF_ROLES or place.direction == "out":
         return verdict(Reason.GRANTED)
 
     # 2. room

@@ -43,7 +43,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from shared.badge import MAX_PAYLOAD_CHARS
-from shared.decision import PersonFacts, SessionAccessFacts, SessionFacts
+from shared.decision import DIRECTIONS, PersonFacts, SessionAccessFacts, SessionFacts
 from shared.sealing import MAX_SEALED_CHARS, is_sealed
 from shared.text import has_lone_surrogate, is_ascii_digits, text_problem
 from shared.timefmt import parse_iso
@@ -118,6 +118,8 @@ class Scan:
     room_id: uuid.UUID | None = None
     session_id: uuid.UUID | None = None
     notes: str | None = None
+    #: a door scan's way, ``in`` or ``out`` (a booth visit is ``in``)
+    direction: str = "in"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +133,7 @@ class Scan:
             "room_id": str(self.room_id) if self.room_id else None,
             "session_id": str(self.session_id) if self.session_id else None,
             "notes": self.notes,
+            "direction": self.direction,
         }
 
 
@@ -191,6 +194,11 @@ def parse_scan(item: object, where: str) -> Scan:
     problem = text_problem(notes, controls="text") if notes is not None else None
     if problem is not None:
         raise SyncFormatError(f"{where}.notes", problem)
+    # absent: ``in`` (kiosks from before directions send none)
+    direction = item.get("direction", "in")
+    if direction not in DIRECTIONS or (kind == "booth_visit" and direction != "in"):
+        allowed = "in" if kind == "booth_visit" else "in or out"
+        raise SyncFormatError(f"{where}.direction", f"must be {allowed}")
     return Scan(
         client_id=client_id,
         kind=kind,
@@ -202,6 +210,7 @@ def parse_scan(item: object, where: str) -> Scan:
         room_id=_uuid(item.get("room_id"), f"{where}.room_id", optional=True),
         session_id=_uuid(item.get("session_id"), f"{where}.session_id", optional=True),
         notes=notes,
+        direction=direction,
     )
 
 

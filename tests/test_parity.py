@@ -9,12 +9,14 @@ to another user; the seed's two-field form; another event's; garbage) is
 scanned at every room, for every session and for none, by the kiosk offline
 and by the server's ``verify_access``, with the session named and without (the
 server then picks it from its schedule, as the kiosk does). They must agree on
-status, reason and HTTP code, every time, for every badge the server issues.
+status, reason and HTTP code, every time, for every badge the server issues,
+for an entry and for an exit.
 The seed's two-field form only the server can check: the kiosk never lets it in.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from dataclasses import dataclass
@@ -49,6 +51,7 @@ from server.models import (
     UserEventAssignment,
 )
 from shared.badge import Badge
+from shared.decision import DIRECTIONS
 from shared.signing import key_id, message
 from shared.timefmt import utcnow
 from tests.conftest import _empty_all_tables
@@ -313,13 +316,17 @@ def test_kiosk_offline_verdicts_equal_the_servers(
                 pins: list[uuid.UUID | None] = [None, *built.sessions, uuid.uuid4()]
                 for pin in pins:
                     store.set_meta(pinned_session_id=str(pin) if pin else None)
-                    for payload in built.badges + built.unsigned:
-                        verdict, scan = decide_scan(store, payload)
+                    for payload, way in itertools.product(
+                        built.badges + built.unsigned, DIRECTIONS
+                    ):
+                        verdict, scan = decide_scan(store, payload, direction=way)
                         offline = (verdict.status, verdict.reason.value, verdict.http_status)
-                        bodies: list[dict[str, Any]] = [{"qr_data": payload}]
+                        assert scan.direction == way
+                        base = {"qr_data": payload, "direction": way}
+                        bodies: list[dict[str, Any]] = [base]
                         if scan.session_id is not None:
                             # the session the kiosk used, named; unpinned, also unnamed
-                            named = {"qr_data": payload, "session": str(scan.session_id)}
+                            named = {**base, "session": str(scan.session_id)}
                             bodies = [named] if pin else [named, *bodies]
                         for body in bodies:
                             r = client.post(

@@ -6,7 +6,7 @@ import base64
 import io
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import segno
 from flask import jsonify
@@ -30,7 +30,7 @@ from server.extensions import db
 from server.models import User, UserEventAssignment
 from server.schema import Blueprint, documented, json_body
 from shared.badge import parse_badge
-from shared.decision import Reason
+from shared.decision import DIRECTIONS, Direction, Reason
 from shared.timefmt import iso, utcnow
 
 bp = Blueprint("qr", __name__, description="Badges: verifying one at a door, generating one")
@@ -39,7 +39,12 @@ bp = Blueprint("qr", __name__, description="Badges: verifying one at a door, gen
 def _verify_body(outcome: Outcome, room_name: str) -> dict[str, Any]:
     """The seed's response shapes, plus the stable ``reason`` code."""
     v = outcome.verdict
-    body: dict[str, Any] = {"status": v.status, "reason": v.reason.value, "message": v.message}
+    body: dict[str, Any] = {
+        "status": v.status,
+        "reason": v.reason.value,
+        "message": v.message,
+        "direction": v.direction,
+    }
     if v.detail:
         body["detail"] = v.detail
     person = outcome.person
@@ -65,6 +70,15 @@ def _verify_body(outcome: Outcome, room_name: str) -> dict[str, Any]:
         "room_name": room_name,
     }
     return body
+
+
+def _direction(raw: object) -> Direction:
+    """The body's ``direction``: ``in`` (absent or null: the seed's clients) or ``out``."""
+    if raw is None:
+        return "in"
+    if raw not in DIRECTIONS:
+        raise validation_error("direction", "must be in or out")
+    return cast(Direction, raw)
 
 
 def _session_id(raw: object) -> uuid.UUID | None:
@@ -103,11 +117,12 @@ def verify_access(room_id: uuid.UUID) -> ResponseReturnValue:
     if isinstance(raw, dict):  # a client that sent the decoded JSON object itself
         raw = json.dumps(raw)
     session_id = _session_id(data.get("session"))
+    direction = _direction(data.get("direction"))
     now = utcnow()
     room = door_place(room_id, now)
     if room is None or room.event_id != identity.event_id:
         raise APIError(404, "Room not found")
-    outcome = verify_at_door(room, parse_badge(raw), session_id, identity.user_id, now)
+    outcome = verify_at_door(room, parse_badge(raw), session_id, identity.user_id, now, direction)
     body = _verify_body(outcome, room.name)
     db.session.commit()
     return jsonify(body), outcome.verdict.http_status

@@ -14,16 +14,16 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from server.extensions import db
 from server.models import RoomAccess
 
-#: a scan that let its holder in: the door's own verdict, online or offline.
+#: a scan that let its holder in: an entry, by the door's own verdict, online or offline.
 #: Presence (check-in, attendance) counts what happened at the door; a server
 #: verdict that differs is a discrepancy to follow up, not a person who was
 #: not there (or one who was turned away)
-LET_IN: ColumnElement[bool] = RoomAccess.status == "granted"
+LET_IN: ColumnElement[bool] = and_(RoomAccess.status == "granted", RoomAccess.direction == "in")
 
 
 def checked_in_at(user_id: int, event_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, datetime]:

@@ -63,6 +63,8 @@ class RoomAccess(db.Model):
     )
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_offline: Mapped[bool] = mapped_column(default=False)
+    #: ``in`` (an entry: the seed's only kind) or ``out`` (an exit), migration 0014
+    direction: Mapped[str] = mapped_column(String(3), default="in", server_default="in")
 
 
 class SessionAccess(db.Model):

@@ -38,6 +38,14 @@ class VerifyAccessSchema(Schema):
     session = fields.UUID(
         allow_none=True, metadata={"description": "no session: the one running in the room now"}
     )
+    direction = fields.String(
+        allow_none=True,
+        metadata={
+            "enum": ["in", "out"],
+            "description": "an entry (absent or null: in) or an exit: an exit passes for any "
+            "person of the event with a valid badge, whatever the room or session",
+        },
+    )
 
 
 class VerdictSchema(Schema):
@@ -46,6 +54,7 @@ class VerdictSchema(Schema):
     status = fields.String(required=True, metadata={"enum": ["granted", "denied"]})
     reason = fields.String(required=True)
     message = fields.String(required=True)
+    direction = fields.String(metadata={"enum": ["in", "out"]})
     detail = fields.String()
     participant = fields.Dict()
     role = fields.String()

@@ -21,7 +21,7 @@ from server.dbtypes import UTCDateTime
 from server.extensions import db
 from server.models import EventSession, Room, RoomAccess
 from shared.badge import Badge, BadgeError
-from shared.decision import PersonFacts, Place, SessionFacts, Verdict, decide
+from shared.decision import Direction, PersonFacts, Place, SessionFacts, Verdict, decide
 from shared.signing import SignatureCheck
 from shared.sync import pick_session, session_facts_from_record
 
@@ -98,6 +98,7 @@ def verify_at_door(
     session_id: uuid.UUID | None,
     verified_by_id: int | None,
     now: datetime,
+    direction: Direction = "in",
 ) -> Outcome:
     """Decide a scan at ``room``'s door and log it (not committed).
 
@@ -120,6 +121,7 @@ def verify_at_door(
         mode="door",
         session_id=str(session_id) if session_id else None,
         session=session,
+        direction=direction,
     )
     person = facts.person(badge, session) if isinstance(badge, Badge) else None
     verdict = decide(badge, place, person, now, check_signature(badge))
@@ -143,6 +145,7 @@ def verify_at_door(
             "access_time": now,
             "verified_by_id": verified_by_id,
             "decided_offline": False,
+            "direction": direction,
         },
     )
     return Outcome(verdict=verdict, access_id=access_id, access_time=now, person=person)

@@ -94,6 +94,7 @@ def judge(
             mode="door" if door else "booth",
             session_id=pin or (facts.id if facts else None),
             session=facts,
+            direction="out" if door and scan.direction == "out" else "in",
         )
         person = None
         pid = member.get("participant_id") if member else None
@@ -274,6 +275,7 @@ def _row(
             "participant_id": pid,
             "access_time": scan.scanned_at,
             "verified_by_id": kiosk.created_by_id,
+            "direction": scan.direction,
         }
     return {
         **common,

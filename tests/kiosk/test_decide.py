@@ -196,3 +196,70 @@ def test_record_scan_queues_with_the_store_online_state(make_store: MakeStore) -
 def test_not_provisioned(store: KioskStore) -> None:
     with pytest.raises(StoreError):
         decide_scan(store, qr(world.PAID), NOW)
+
+
+@pytest.mark.parametrize(("user", "suffix", "status", "reason"), DOOR_B_CASES)
+def test_an_exit_at_door_b_needs_only_a_person_of_the_event(
+    make_store: MakeStore, user: int, suffix: str, status: str, reason: str
+) -> None:
+    """The same badges going out: room and payment refusals pass, the rest stay."""
+    store = make_store(room=world.ROOM_B)
+    verdict, scan = decide_scan(store, qr(user, suffix), NOW, direction="out")
+    passes_out = reason in ("granted", "payment_required", "room_not_allowed")
+    passes_out = passes_out or reason == "participant_not_found"
+    assert verdict.status == ("granted" if passes_out else "denied"), (user, verdict)
+    assert verdict.reason.value == ("granted" if passes_out else reason)
+    assert verdict.direction == "out" and scan.direction == "out"
+
+
+def test_the_kiosks_direction_is_its_current_way_and_is_queued(make_store: MakeStore) -> None:
+    store = make_store(room=world.ROOM_B)
+    _, entry = record_scan(store, qr(world.ROOM_A_ONLY), NOW)
+    assert (entry.direction, entry.status) == ("in", "denied")
+    store.set_meta(direction="out")
+    assert store.place().direction == "out"
+    verdict, out = record_scan(store, qr(world.ROOM_A_ONLY), NOW)
+    assert (out.direction, verdict.status) == ("out", "granted")
+    # an explicit way wins over the kiosk's
+    _, again = record_scan(store, qr(world.ROOM_A_ONLY), NOW, direction="in")
+    assert again.direction == "in"
+    assert [s.direction for s in store.pending()] == ["in", "out", "in"]
+    sent = [s.to_dict() for s in store.pending()]
+    assert [s.direction for s in parse_batch({"scans": sent}).scans] == ["in", "out", "in"]
+
+
+def test_a_booth_scans_no_exits(make_store: MakeStore) -> None:
+    store = make_store(mode="booth")
+    store.set_meta(direction="out")
+    verdict, scan = decide_scan(store, qr(world.PAID), NOW)
+    assert verdict.direction == "in" and scan.direction == "in"
+
+
+def test_a_store_from_before_directions_keeps_its_queue_as_entries(
+    make_store: MakeStore,
+) -> None:
+    import sqlite3
+
+    from kiosk.store import DB_NAME, SCHEMA_VERSION
+
+    store = make_store(room=world.ROOM_B)
+    _, queued = record_scan(store, qr(world.PAID), NOW)
+    path, data_dir = store.data_dir / DB_NAME, store.data_dir
+    store.close()
+    old = sqlite3.connect(path)  # the outbox as schema 3 had it: no direction
+    old.execute("ALTER TABLE outbox DROP COLUMN direction")
+    old.execute("PRAGMA user_version = 3")
+    old.commit()
+    old.close()
+
+    reopened = KioskStore(data_dir)
+    try:
+        assert [(s.client_id, s.direction) for s in reopened.pending()] == [
+            (queued.client_id, "in")
+        ]
+        record_scan(reopened, qr(world.PAID), NOW, direction="out")
+        assert [s.direction for s in reopened.pending()] == ["in", "out"]
+        version = reopened._conn().execute("PRAGMA user_version").fetchone()[0]
+        assert version == SCHEMA_VERSION == 4
+    finally:
+        reopened.close()

@@ -868,3 +868,52 @@ def test_import_scanner_sees_third_party_imports(tmp_path: Path) -> None:
         "flask",
         "sqlalchemy",
     }
+
+
+# ------------------------------------------------------------ directions
+
+
+@pytest.mark.parametrize(
+    ("place", "facts", "entry_reason"),
+    [
+        (door(), person(allowed_room_ids=frozenset({OTHER_ROOM})), Reason.ROOM_NOT_ALLOWED),
+        (door(PAID), person(session_access=PENDING_ACCESS), Reason.PAYMENT_REQUIRED),
+        (door(PAID), person(session_access=None), Reason.PAYMENT_REQUIRED),
+        (door(), person(participant_id=None), Reason.PARTICIPANT_NOT_FOUND),
+    ],
+)
+def test_an_exit_passes_where_the_room_or_the_session_would_refuse_entry(
+    place: Place, facts: PersonFacts, entry_reason: Reason
+) -> None:
+    entry = decide(BADGE, place, facts, NOW, SignatureCheck.ABSENT)
+    assert entry.reason is entry_reason and entry.direction == "in"
+    out = decide(BADGE, dataclasses.replace(place, direction="out"), facts, NOW)
+    assert_verdict(out, Reason.GRANTED, 200)
+    assert out.direction == "out" and out.to_dict()["direction"] == "out"
+    assert out.participant_id == facts.participant_id and out.name == facts.name
+
+
+@pytest.mark.parametrize(
+    ("badge", "facts", "signature", "reason"),
+    [
+        (
+            BadgeError("payload is not valid JSON"),
+            None,
+            SignatureCheck.ABSENT,
+            Reason.INVALID_BADGE,
+        ),
+        (SIGNED, person(), SignatureCheck.INVALID, Reason.INVALID_SIGNATURE),
+        (BADGE, None, SignatureCheck.ABSENT, Reason.NOT_IN_EVENT),
+        (BADGE, person(role=None), SignatureCheck.ABSENT, Reason.NOT_IN_EVENT),
+        (BADGE, person(is_active=False), SignatureCheck.ABSENT, Reason.ACCOUNT_DISABLED),
+        (OLD_BADGE, person(), SignatureCheck.ABSENT, Reason.REVOKED_BADGE),
+        (FORGED_BADGE, person(), SignatureCheck.ABSENT, Reason.UNKNOWN_BADGE),
+    ],
+)
+def test_an_exit_still_needs_a_valid_badge_of_a_person_of_the_event(
+    badge: Badge | BadgeError, facts: PersonFacts | None, signature: SignatureCheck, reason: Reason
+) -> None:
+    """Nobody is kept in, but an exit that names no one is not counted as one."""
+    verdict = decide(badge, door(direction="out"), facts, NOW, signature)
+    assert_verdict(verdict, reason, HTTP_STATUS[reason])
+    assert verdict.direction == "out"

@@ -91,6 +91,11 @@ def tone_for(event: ScanEvent) -> Tone:
     return "granted" if event.outcome == "granted" else "denied"
 
 
+def direction_label(way: str, lang: Lang = DEFAULT_LANG) -> tuple[str, bool]:
+    """The door's way as the window shows it: its label and whether it is an exit."""
+    return text("direction_out" if way == "out" else "direction_in", lang), way == "out"
+
+
 def status_items(
     store: KioskStore, lang: Lang = DEFAULT_LANG, now: datetime | None = None
 ) -> tuple[tuple[str, ...], bool | None]:
@@ -282,6 +287,7 @@ def _window_loop(
     drawn: tuple[object, ...] = ()  # what the window shows now
     drawn_at = float("-inf")
     booth = store.place().mode == "booth"
+    way = store.place().direction
     editor = NoteEditor()
     saved_at = float("-inf")
     try:
@@ -304,6 +310,7 @@ def _window_loop(
             note = text("end_of_source", lang) if done and not source.live else None
             if booth:
                 note = _booth_note(editor, event, banner, now - saved_at, lang) or note
+            way_label = None if booth else direction_label(way, lang)
             visible = (
                 frame.index if frame is not None else None,
                 count if banner is not None else None,
@@ -311,13 +318,16 @@ def _window_loop(
                 status,
                 online,
                 note,
+                way,
             )
             if visible == drawn and now - drawn_at < REDRAW_S:
                 key = window.wait(15)  # nothing new to draw: only handle the window's events
             else:
                 drawn, drawn_at = visible, now
                 image = frame.image if frame is not None else _placeholder()
-                shown = render(image, ScreenState(outlines, banner, status, online, note))
+                shown = render(
+                    image, ScreenState(outlines, banner, status, online, note, way_label)
+                )
                 key = window.show(shown, 15)
                 if screenshot and banner is not None and count != shot_for:
                     shot_for = count  # the exact image shown, when a new banner appears
@@ -344,6 +354,14 @@ def _window_loop(
                 return
             if key in (ord("f"), ord("F")):
                 window.toggle_fullscreen()
+            if not booth and key in (ord("d"), ord("D")):
+                way = "out" if way == "in" else "in"
+                try:
+                    store.set_meta(direction=way)  # the next scans go this way
+                except Exception as exc:
+                    log.warning("direction not saved: %s", exc)
+                    way = store.place().direction
+                drawn = ()
             if not window.is_open():
                 result.reason = "closed (window)"
                 return

@@ -147,6 +147,7 @@ def verdict_json(verdict: Verdict, scan: Scan, latency_ms: float | None = None) 
         "room_id": verdict.room_id,
         "session_id": verdict.session_id,
         "session_title": verdict.session_title,
+        "direction": verdict.direction,
         "client_id": str(scan.client_id),
         "offline": scan.decided_offline,
     }
@@ -789,6 +790,13 @@ def _run_camera(store: KioskStore, syncer: Syncer, source: Any, options: dict[st
     help="Frame rate of --images [default 1] or --video [default: the file's]: the"
     " clock of debouncing.",
 )
+@click.option(
+    "--direction",
+    type=click.Choice(["in", "out"]),
+    default=None,
+    help="A door's way: entries or exits, kept for the next runs [default: as last"
+    " set; a new kiosk: in]; d switches it in the window.",
+)
 @click.option("--loop", is_flag=True, help="--video/--images: start over at the end.")
 @click.option("--interval", default=15.0, show_default=True, help="Seconds between syncs.")
 @click.option("--idle", default=WEDGE_IDLE_S, hidden=True, help="Pause that ends a payload (s).")
@@ -821,6 +829,7 @@ def run(
     decoder: str | None,
     sound: bool | None,
     fps: float | None,
+    direction: str | None,
     loop: bool,
     interval: float,
     idle: float,
@@ -832,8 +841,9 @@ def run(
     The source is one of --camera (the default), --video, --images, or --wedge
     (a keyboard-wedge scanner, or any stdin: one payload per line). Door or
     booth comes from the kiosk's provisioning. With a window (not --headless):
-    the camera image, the code outlined, a verdict banner, a status bar; q or
-    Esc quits. Live camera frames are dropped, never queued, when decoding is
+    the camera image, the code outlined, a verdict banner, a status bar, and at
+    a door its way (entry or exit: --direction, d switches it); q or Esc
+    quits. Live camera frames are dropped, never queued, when decoding is
     slower than the camera; video and image frames are all processed, in order.
     """
     given = [n for n, v in (("--wedge", wedge), ("--camera", camera), ("--video", video),
@@ -841,6 +851,10 @@ def run(
     if len(given) > 1:
         raise click.UsageError(f"give one source, not {' and '.join(given)}")
     store = _provisioned_store(ctx)
+    if direction is not None:
+        if store.place().mode == "booth":
+            raise click.UsageError("--direction is for a door kiosk: a booth scans visits")
+        store.set_meta(direction=direction)
     source = None
     if not wedge:
         if not headless and not _has_display():

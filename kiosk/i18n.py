@@ -65,6 +65,8 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "Error: scan not recorded",
     },
     "door": {"fr": "Porte", "en": "Door"},
+    "direction_in": {"fr": "ENTRÉE", "en": "ENTRY"},
+    "direction_out": {"fr": "SORTIE", "en": "EXIT"},
     "booth": {"fr": "Stand", "en": "Booth"},
     "booth_of": {"fr": "Stand de {name}", "en": "Booth of {name}"},
     "no_session": {"fr": "aucune session en cours", "en": "no session now"},

@@ -59,6 +59,10 @@ BANNER_TEXT: dict[Outcome, BGR] = {
 UNDECIDED_OUTLINE: BGR = (255, 210, 0)
 STATUS_BG: BGR = (24, 24, 24)
 STATUS_TEXT: BGR = (240, 240, 240)
+#: the direction label's plates: an entry dark green, an exit blue; white text
+DIRECTION_IN: BGR = (40, 120, 30)
+DIRECTION_OUT: BGR = (150, 70, 20)
+DIRECTION_TEXT: BGR = (255, 255, 255)
 ONLINE_DOT: dict[bool | None, BGR] = {
     True: (70, 200, 70),
     False: (60, 60, 230),
@@ -89,6 +93,9 @@ class ScreenState:
     online: bool | None = None
     #: a small line just above the banner area (e.g. "end of video")
     note: str | None = None
+    #: a door's way, drawn large under the status bar: the label ("ENTRÉE") and
+    #: whether it is an exit (another colour, so a glance tells them apart)
+    direction: tuple[str, bool] | None = None
 
 
 Rect = tuple[int, int, int, int]  # x, y, width, height
@@ -414,9 +421,36 @@ def render(frame: np.ndarray, state: ScreenState) -> np.ndarray:
         _text_in(
             img, state.note, (8, top, width - 16, note_h), STATUS_TEXT, bold=False, center=False
         )
+    if state.direction is not None:
+        draw_direction(img, lay, *state.direction)
     if state.banner is not None:
         draw_banner(img, lay, state.banner)
     return img
+
+
+def direction_rect(lay: Layout) -> Rect:
+    """Where the direction label goes: the top right corner, under the status bar."""
+    width = lay.status[2]
+    height = max(28, round(lay.banner[3] * 0.45))
+    label_w = max(120, round(width * 0.28))
+    return (width - label_w - 8, lay.status[3] + 8, label_w, height)
+
+
+def draw_direction(img: np.ndarray, lay: Layout, label: str, out: bool) -> None:
+    """The door's way, large, on a coloured plate (white text)."""
+    cv2 = _cv2()
+    x, y, w, h = direction_rect(lay)
+    plate = DIRECTION_OUT if out else DIRECTION_IN
+    cv2.rectangle(img, (x, y), (x + w - 1, y + h - 1), plate, -1)  # corners inclusive
+    pad = max(2, h // 10)
+    _text_in(
+        img,
+        label,
+        (x + pad, y + pad, w - 2 * pad, h - 2 * pad),
+        DIRECTION_TEXT,
+        bold=True,
+        center=True,
+    )
 
 
 # ---------------------------------------------------------------------------

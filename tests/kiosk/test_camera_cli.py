@@ -301,3 +301,30 @@ def test_ctrl_c_stops_a_looping_video_cleanly(
             proc.wait(10)
     assert proc.returncode == 130, err.decode()
     assert "stopped" in err.decode() and "Traceback" not in err.decode()
+
+
+def test_an_exit_door_lets_out_the_badges_an_entry_refuses(
+    kiosk_dir: Path, main_video: tuple[Path, dict[str, Span]]
+) -> None:
+    """``--direction out``: the same video, every person of the event goes out;
+    the JSON lines and the queue say so, and the way is kept for the next run."""
+    path, _at = main_video
+    result = run_kiosk(kiosk_dir, "run", "--video", str(path), "--headless", "--direction", "out")
+    assert result.code == 0, result.stderr
+    reasons = [
+        (v["reason"], v["user_id"]) for v in result.verdicts if v["message"] != "Déjà scanné"
+    ]
+    assert reasons == [
+        ("granted", world.PAID),
+        ("granted", world.UNPAID),  # no payment needed to leave
+        ("granted", world.STAFF),
+        ("granted", world.ROOM_A_ONLY),
+        ("revoked_badge", world.REISSUED),  # an exit still names someone
+        ("not_in_event", world.OUTSIDER),
+    ]
+    assert {v["direction"] for v in result.verdicts} == {"out"}
+    with KioskStore(kiosk_dir) as store:
+        assert {s.direction for s in store.pending()} == {"out"}
+        assert store.place().direction == "out"
+    again = run_kiosk(kiosk_dir, "run", "--video", str(path), "--headless")
+    assert {v["direction"] for v in again.verdicts} == {"out"}

@@ -277,3 +277,12 @@ def test_a_store_that_cannot_be_opened_is_one_clear_line(tmp_path: Path, broken:
             f"badgegate-kiosk: cannot open the kiosk store at {data_dir / 'kiosk.db'}: "
         ), lines
         assert result.stdout == ""
+
+
+def test_a_booth_refuses_a_direction(tmp_path: Path) -> None:
+    with KioskStore(tmp_path / "booth") as store:
+        provision(store, mode="booth", room=None, server_url=closed_port_url())
+    result = invoke(tmp_path / "booth", "run", "--wedge", "--direction", "out")
+    assert result.exit_code == 2 and "door kiosk" in result.output
+    with KioskStore(tmp_path / "booth") as store:
+        assert store.get_meta("direction") is None

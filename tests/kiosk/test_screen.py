@@ -190,3 +190,26 @@ def test_note_editor_types_erases_saves_and_cancels() -> None:
     editor.open("scan-2", "old")
     editor.feed(27)  # Esc: nothing saved
     assert not editor.active and editor.feed(13) is None
+
+
+@pytest.mark.parametrize(
+    ("label", "out", "plate"),
+    [("ENTRÉE", False, screen.DIRECTION_IN), ("SORTIE", True, screen.DIRECTION_OUT)],
+)
+def test_a_doors_way_is_drawn_large_on_its_own_colour(
+    label: str, out: bool, plate: tuple[int, int, int]
+) -> None:
+    frame = np.full((720, 1280, 3), 128, np.uint8)
+    img = render(frame, ScreenState(direction=(label, out)))
+    x, y, w, h = screen.direction_rect(layout(1280, 720))
+    region = img[y : y + h, x : x + w].reshape(-1, 3)
+    plate_share = np.mean(np.all(region == plate, axis=1))
+    text_share = np.mean(np.all(region > 200, axis=1))  # white letters
+    assert plate_share > 0.5 and text_share > 0.03, (plate_share, text_share)
+    assert h >= 0.1 * 720 and w >= 0.25 * 1280  # large: read from a few steps away
+    # nothing else of the frame is touched
+    outside = img.copy()
+    outside[y : y + h, x : x + w] = 128
+    assert np.all(outside == 128)
+    # without a way (a booth), no plate
+    assert np.all(render(frame, ScreenState()) == frame)

@@ -383,3 +383,61 @@ def test_the_kiosk_finds_reads_and_remaps_its_own_window(
     assert child.returncode == 0, err.decode()[-800:]
     # the remap did not look like a closed window to the kiosk
     assert json.loads(out.splitlines()[-1])["open"] is True
+
+
+@pytest.mark.skipif(XDOTOOL is None, reason="xdotool is not installed (apt-get install xdotool)")
+def test_d_in_the_door_window_switches_the_scans_to_exits(display: str, tmp_path: Path) -> None:
+    """At a door, d turns the next scans into exits (kept in the store): the unpaid
+    badge the atelier's door refuses on the way in passes on the way out."""
+    assert XDOTOOL is not None
+    with KioskStore(tmp_path / "door") as store:
+        provision(store, server_url=closed_port_url(), pinned=world.S_ATELIER)
+    video = tmp_path / "door.avi"
+    write_video(
+        video,
+        [
+            Shot((), 4),
+            Shot([world.qr(world.UNPAID)], 15),
+            Shot((), 120),  # 8 s to press d
+            Shot([world.qr(world.UNPAID)], 15),
+            Shot((), 6),
+        ],
+        fps=15,
+        resolution=VIDEO,
+    )
+    args = ["run", "--video", str(video), "--no-sound", "--rescan-after", "1"]
+    env = {**os.environ, "DISPLAY": display, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        kiosk_command(tmp_path / "door", *args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        entry = json.loads(proc.stdout.readline()) if ready else {}
+        assert (entry.get("reason"), entry.get("direction")) == ("payment_required", "in"), entry
+        found = subprocess.run(
+            [XDOTOOL, "search", "--sync", "--name", "BadgeGate"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            env=env,
+        ).stdout.split()
+        assert found, "the kiosk window was not found"
+        xdo = [XDOTOOL, "windowfocus", "--sync", found[0]]
+        subprocess.run(xdo, check=True, timeout=10, env=env)
+        subprocess.run([XDOTOOL, "key", "d"], check=True, timeout=10, env=env)
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        out = json.loads(proc.stdout.readline()) if ready else {}
+        _rest, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert (out.get("status"), out.get("direction")) == ("granted", "out"), err.decode()[-1500:]
+    with KioskStore(tmp_path / "door") as store:
+        assert store.place().direction == "out"
+        assert [s.direction for s in store.pending(10)] == ["in", "out"]

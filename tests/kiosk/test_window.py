@@ -241,6 +241,42 @@ def test_fullscreen_fills_the_screen_even_without_a_window_manager(
 XDOTOOL = shutil.which("xdotool")
 
 
+def _start_windowed(
+    data_dir: Path, display: str, *args: str
+) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """``badgegate-kiosk run`` with a window on ``display``, its output piped."""
+    env = {**os.environ, "DISPLAY": display, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        kiosk_command(data_dir, "run", *args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    return proc, env
+
+
+def _next_verdict(proc: subprocess.Popen[bytes], seconds: float = 30) -> dict[str, Any]:
+    """The next JSON line the kiosk prints, or {} if none comes in time."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], seconds)
+    return json.loads(proc.stdout.readline()) if ready else {}
+
+
+def _focus_command(env: dict[str, str]) -> list[str]:
+    """The xdotool command that gives the kiosk's window the keyboard focus."""
+    assert XDOTOOL is not None
+    found = subprocess.run(
+        [XDOTOOL, "search", "--sync", "--name", "BadgeGate"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        env=env,
+    ).stdout.split()
+    assert found, "the kiosk window was not found"
+    return [XDOTOOL, "windowfocus", "--sync", found[0]]
+
+
 @pytest.mark.skipif(XDOTOOL is None, reason="xdotool is not installed (apt-get install xdotool)")
 def test_a_note_typed_in_the_booth_window_is_kept_for_the_visit(
     display: str, tmp_path: Path
@@ -256,30 +292,12 @@ def test_a_note_typed_in_the_booth_window_is_kept_for_the_visit(
         fps=15,
         resolution=VIDEO,
     )
-    args = ["run", "--video", str(video), "--no-sound", "--banner-seconds", "8"]
-    env = {**os.environ, "DISPLAY": display, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        kiosk_command(tmp_path / "booth", *args),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
+    args = ["--video", str(video), "--no-sound", "--banner-seconds", "8"]
+    proc, env = _start_windowed(tmp_path / "booth", display, *args)
     try:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 30)
-        first = json.loads(proc.stdout.readline()) if ready else {}
+        first = _next_verdict(proc)
         assert first.get("status") == "granted", first
-        found = subprocess.run(
-            [XDOTOOL, "search", "--sync", "--name", "BadgeGate"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            env=env,
-        ).stdout.split()
-        assert found, "the kiosk window was not found"
-        window = found[0]
-        xdo = [XDOTOOL, "windowfocus", "--sync", window]
+        xdo = _focus_command(env)
         subprocess.run(xdo, check=True, timeout=10, env=env)
         # at a person's pace (about 6 keys a second): OpenCV hands the window loop
         # one key per wait, so a burst of keys within one loop turn keeps only the
@@ -405,33 +423,14 @@ def test_d_in_the_door_window_switches_the_scans_to_exits(display: str, tmp_path
         fps=15,
         resolution=VIDEO,
     )
-    args = ["run", "--video", str(video), "--no-sound", "--rescan-after", "1"]
-    env = {**os.environ, "DISPLAY": display, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        kiosk_command(tmp_path / "door", *args),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
+    args = ["--video", str(video), "--no-sound", "--rescan-after", "1"]
+    proc, env = _start_windowed(tmp_path / "door", display, *args)
     try:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 30)
-        entry = json.loads(proc.stdout.readline()) if ready else {}
+        entry = _next_verdict(proc)
         assert (entry.get("reason"), entry.get("direction")) == ("payment_required", "in"), entry
-        found = subprocess.run(
-            [XDOTOOL, "search", "--sync", "--name", "BadgeGate"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            env=env,
-        ).stdout.split()
-        assert found, "the kiosk window was not found"
-        xdo = [XDOTOOL, "windowfocus", "--sync", found[0]]
-        subprocess.run(xdo, check=True, timeout=10, env=env)
+        subprocess.run(_focus_command(env), check=True, timeout=10, env=env)
         subprocess.run([XDOTOOL, "key", "d"], check=True, timeout=10, env=env)
-        ready, _, _ = select.select([proc.stdout], [], [], 30)
-        out = json.loads(proc.stdout.readline()) if ready else {}
+        out = _next_verdict(proc)
         _rest, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:

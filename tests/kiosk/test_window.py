@@ -263,6 +263,11 @@ def _next_verdict(proc: subprocess.Popen[bytes], seconds: float = 30) -> dict[st
     return json.loads(proc.stdout.readline()) if ready else {}
 
 
+def _direction(data_dir: Path) -> str:
+    with KioskStore(data_dir) as store:
+        return store.place().direction
+
+
 def _focus_command(env: dict[str, str]) -> list[str]:
     """The xdotool command that gives the kiosk's window the keyboard focus."""
     assert XDOTOOL is not None
@@ -292,12 +297,13 @@ def test_a_note_typed_in_the_booth_window_is_kept_for_the_visit(
         fps=15,
         resolution=VIDEO,
     )
-    args = ["--video", str(video), "--no-sound", "--banner-seconds", "8"]
+    args = ["--video", str(video), "--no-sound", "--banner-seconds", "12"]
     proc, env = _start_windowed(tmp_path / "booth", display, *args)
     try:
         first = _next_verdict(proc)
         assert first.get("status") == "granted", first
         xdo = _focus_command(env)
+        time.sleep(1.5)  # past the window's first seconds, when it may be mapped again
         subprocess.run(xdo, check=True, timeout=10, env=env)
         # at a person's pace (about 6 keys a second): OpenCV hands the window loop
         # one key per wait, so a burst of keys within one loop turn keeps only the
@@ -428,8 +434,12 @@ def test_d_in_the_door_window_switches_the_scans_to_exits(display: str, tmp_path
     try:
         entry = _next_verdict(proc)
         assert (entry.get("reason"), entry.get("direction")) == ("payment_required", "in"), entry
-        subprocess.run(_focus_command(env), check=True, timeout=10, env=env)
-        subprocess.run([XDOTOOL, "key", "d"], check=True, timeout=10, env=env)
+        xdo = _focus_command(env)
+        for _attempt in range(3):  # a key sent while the window is remapped goes nowhere
+            subprocess.run(xdo, check=True, timeout=10, env=env)
+            subprocess.run([XDOTOOL, "key", "d"], check=True, timeout=10, env=env)
+            if _until(lambda: _direction(tmp_path / "door") == "out" or None, 2):
+                break
         out = _next_verdict(proc)
         _rest, err = proc.communicate(timeout=30)
     finally:

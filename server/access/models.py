@@ -24,7 +24,8 @@ class RoomAccess(db.Model):
     __table_args__ = (
         Index("ix_room_accesses_room_time", "room_id", "access_time"),
         Index("ix_room_accesses_event_time", "event_id", "access_time"),
-        # a room's statistics read from the index alone (counts, people, verdicts)
+        # a room's statistics and attendance read from the index alone (counts,
+        # people, verdicts, entries)
         Index(
             "ix_room_accesses_room_stats",
             "room_id",
@@ -32,6 +33,7 @@ class RoomAccess(db.Model):
             "access_time",
             "status",
             "server_status",
+            "direction",
         ),
         UniqueConstraint("client_id", name="uq_room_accesses_client_id"),
     )

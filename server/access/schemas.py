@@ -151,7 +151,9 @@ class SessionAccessListArgs(PageArgs):
     has_access = QueryBool()
 
 
-class _AtelierRoomSchema(Schema):
+class RoomRefSchema(Schema):
+    """A room named in an answer: its id, name and capacity."""
+
     id = fields.UUID(required=True)
     name = fields.String(required=True)
     capacity = fields.Integer(required=True)
@@ -167,7 +169,7 @@ class _AtelierSchema(Schema):
     speaker_bio = fields.String(required=True)
     speaker_photo_url = fields.String(required=True, allow_none=True)
     theme = fields.String(required=True)
-    room = fields.Nested(_AtelierRoomSchema, required=True)
+    room = fields.Nested(RoomRefSchema, required=True)
     start_time = fields.String(required=True, metadata={"format": "date-time"})
     end_time = fields.String(required=True, metadata={"format": "date-time"})
     price = fields.Float(required=True)
@@ -223,18 +225,12 @@ class AttendeeSchema(_AttendingPersonSchema):
     scans = fields.Integer(required=True, metadata={"description": "granted scans in the window"})
 
 
-class AttendanceRoomSchema(Schema):
-    id = fields.UUID(required=True)
-    name = fields.String(required=True)
-    capacity = fields.Integer(required=True)
-
-
 class AttendanceSessionSchema(Schema):
     id = fields.UUID(required=True)
     title = fields.String(required=True)
     start_time = Instant(required=True)
     end_time = Instant(required=True)
-    room = fields.Nested(AttendanceRoomSchema, required=True)
+    room = fields.Nested(RoomRefSchema, required=True)
 
 
 class SessionAttendanceSchema(Schema):
@@ -271,7 +267,7 @@ class RoomEntrySchema(_AttendingPersonSchema):
 class RoomAttendanceSchema(Schema):
     """A page of a room's granted entries (of one UTC day with ``date``)."""
 
-    room = fields.Nested(AttendanceRoomSchema, required=True)
+    room = fields.Nested(RoomRefSchema, required=True)
     date = fields.Date(required=True, allow_none=True)
     count = fields.Integer(required=True)
     next = fields.String(required=True, allow_none=True)

@@ -11,6 +11,9 @@ from flask import Response, send_file
 
 from shared.leads import MIMETYPE, Sheet, fill_workbook
 
+#: the OpenAPI answer of an endpoint that answers a workbook
+XLSX = {"content": {MIMETYPE: {"schema": {"type": "string", "format": "binary"}}}}
+
 
 def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
     """The .xlsx file of these sheets."""

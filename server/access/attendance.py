@@ -44,8 +44,7 @@ from server.auth.permissions import (
 )
 from server.errors import APIError
 from server.events.api import room_in_event
-from server.export import xlsx_response
-from server.exposants.schemas import XLSX
+from server.export import XLSX, xlsx_response
 from server.extensions import db
 from server.models import EventSession, Participant, Room, RoomAccess, User
 from server.pagination import paginate

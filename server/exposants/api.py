@@ -34,9 +34,8 @@ from server.auth.permissions import (
 from server.badges import ensure_profile
 from server.errors import REQUIRED, APIError, validation_error
 from server.events.api import event_filter
-from server.export import xlsx_response
+from server.export import XLSX, xlsx_response
 from server.exposants.schemas import (
-    XLSX,
     ExportArgs,
     MyScansArgs,
     MyScansSchema,

@@ -24,15 +24,6 @@ from shared.sync import MAX_NOTES, SCAN_STATUSES
 
 STATUSES = list(SCAN_STATUSES)
 
-#: the workbook answer of export_excel
-XLSX = {
-    "content": {
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-            "schema": {"type": "string", "format": "binary"}
-        }
-    }
-}
-
 
 class ScanCreateSchema(Schema):
     """``qr_data`` or ``scanned_participant`` (one of them), and ``notes``."""
